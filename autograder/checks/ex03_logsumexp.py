@@ -1,0 +1,332 @@
+"""Checks for ex03_logsumexp: ``logsumexp``, ``logaddexp``, ``online_logsumexp``, q1, q2.
+
+Tolerances. log Σ exp(xᵢ) has relative condition number about max|xᵢ| / |result|, so the result
+can be near 0 while the inputs are large; accuracy is judged in absolute terms,
+|error| ≤ 16·u·(max|xᵢ| + log n + 1) with u the unit roundoff of the input's dtype. Any
+backward-stable evaluation (the shifted formula with ``log`` or ``log1p``, SciPy, PyTorch, a
+one-pass loop) meets it; an evaluation that overflows, underflows or cancels does not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder import oracle
+from autograder.checks.common import (
+    case,
+    checks_dict,
+    expect_close,
+    label,
+    multiple_choice,
+)
+from autograder.compare import unit_roundoff
+from autograder.spec import Check, Group
+
+ASSIGNMENT = "ex03_logsumexp"
+CHAPTER = "Chapter 3, The log-sum-exp trick"
+SHIFT = f"{CHAPTER} § The shift identity"
+EDGES = f"{CHAPTER} § Edge cases"
+ONLINE = f"{CHAPTER} § One pass: the online log-sum-exp"
+
+
+def lse_tolerance(x: np.ndarray, n_terms: int) -> float:
+    """Absolute tolerance 16·u·(max|xᵢ| + log n + 1) over the finite entries of ``x``."""
+    finite = np.abs(x[np.isfinite(x)])
+    scale = float(finite.max()) if finite.size else 0.0
+    return 16 * unit_roundoff(x.dtype) * (scale + math.log(max(n_terms, 1)) + 1)
+
+
+def lse_case(x: np.ndarray, axis: int | None = None, keepdims: bool = False):
+    """A case for ``logsumexp(x, axis, keepdims)`` judged against the mpmath oracle."""
+    expected = oracle.logsumexp_axis(x, axis, keepdims)
+    n_terms = x.size if axis is None else x.shape[axis]
+    kwargs = {} if axis is None and not keepdims else {"axis": axis, "keepdims": keepdims}
+    shown = label(x=x, **kwargs)
+    verdict = expect_close(
+        expected,
+        dtype=x.dtype,
+        atol=lse_tolerance(x, n_terms),
+        note="16·u·(max|xᵢ| + log n + 1)",
+    )
+    return case(shown, [x], verdict, kwargs=kwargs)
+
+
+def lse_basic():
+    rng = np.random.default_rng(301)
+    return [lse_case(rng.normal(0.0, 3.0, size=n)) for n in (1, 2, 5, 17, 100)]
+
+
+def lse_large():
+    rng = np.random.default_rng(302)
+    return [
+        lse_case(np.array([1000.0, 1001.0, 999.0])),
+        lse_case(np.array([710.0, 0.0, -710.0])),
+        lse_case(1e4 + rng.normal(0.0, 1.0, size=50)),
+        lse_case(np.array([1e300, 1e300])),
+        lse_case(np.array([-1000.0, -1001.0, -999.0])),
+        lse_case(-800.0 + rng.normal(0.0, 2.0, size=30)),
+        lse_case(np.array([-1e300, -1e300 * (1 - 2**-52)])),
+    ]
+
+
+def lse_axis():
+    rng = np.random.default_rng(303)
+    x = rng.normal(0.0, 50.0, size=(4, 6))
+    return [
+        lse_case(x, axis=0),
+        lse_case(x, axis=1),
+        lse_case(x, axis=-1, keepdims=True),
+        lse_case(x, axis=0, keepdims=True),
+        lse_case(x, axis=None, keepdims=True),
+    ]
+
+
+def lse_edges():
+    inf, nan = np.inf, np.nan
+    return [
+        lse_case(np.array([0.0, -inf, 1.0])),
+        lse_case(np.array([-inf, -inf])),
+        lse_case(np.array([1.0, inf, 2.0])),
+        lse_case(np.array([1.0, nan, 2.0])),
+        lse_case(np.array([], dtype=np.float64)),
+        lse_case(np.array([[0.0, -inf], [-inf, -inf]]), axis=1),
+        lse_case(np.array([-inf, inf])),
+    ]
+
+
+def lse_float32():
+    rng = np.random.default_rng(304)
+    return [
+        lse_case(rng.normal(0.0, 3.0, size=20).astype(np.float32)),
+        lse_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
+        lse_case(np.array([-120.0, -121.0], dtype=np.float32)),
+        lse_case(rng.normal(0.0, 40.0, size=(3, 5)).astype(np.float32), axis=1),
+    ]
+
+
+def laddexp_case(a, b):
+    a, b = np.asarray(a), np.asarray(b)
+    dtype = np.result_type(a, b)
+    shape = np.broadcast_shapes(a.shape, b.shape)
+    pairs = np.broadcast_arrays(a.astype(np.float64), b.astype(np.float64))
+    expected = np.vectorize(oracle.logaddexp, otypes=[float])(*pairs).reshape(shape)
+    scale = np.maximum(
+        np.where(np.isfinite(pairs[0]), np.abs(pairs[0]), 0.0),
+        np.where(np.isfinite(pairs[1]), np.abs(pairs[1]), 0.0),
+    )
+    atol = 16 * unit_roundoff(dtype) * (scale + 1.0)
+    verdict = expect_close(expected, dtype=dtype, atol=atol, note="16·u·(max(|a|, |b|) + 1)")
+    return case(label(a=a, b=b), [a, b], verdict)
+
+
+def laddexp_basic():
+    rng = np.random.default_rng(311)
+    return [
+        laddexp_case(np.array(0.5), np.array(-1.25)),
+        laddexp_case(rng.normal(0, 5, 8), rng.normal(0, 5, 8)),
+        laddexp_case(np.array([-np.log(2.0)]), np.array([-np.log(2.0)])),
+    ]
+
+
+def laddexp_large():
+    return [
+        laddexp_case(np.array([1000.0, -1000.0, 800.0]), np.array([1000.0, -1001.0, 0.0])),
+        laddexp_case(np.array([1e300]), np.array([-1e300])),
+        laddexp_case(np.array([-745.0, 709.0]), np.array([-746.0, 710.0])),
+    ]
+
+
+def laddexp_infinities():
+    inf, nan = np.inf, np.nan
+    a = np.array([-inf, inf, inf, -inf, 3.0, nan, 0.0])
+    b = np.array([-inf, inf, -inf, 2.0, -inf, 1.0, nan])
+    return [laddexp_case(a, b)]
+
+
+def laddexp_broadcast():
+    rng = np.random.default_rng(312)
+    return [
+        laddexp_case(rng.normal(0, 3, (3, 1)), rng.normal(0, 3, 4)),
+        laddexp_case(rng.normal(0, 30, 5).astype(np.float32), np.float32(90.0)),
+    ]
+
+
+def online_case(chunks: list[np.ndarray]):
+    joined = np.concatenate(chunks) if chunks else np.array([])
+    expected = oracle.logsumexp(joined)
+    atol = lse_tolerance(joined.astype(np.float64), joined.size)
+    verdict = expect_close(expected, dtype=np.float64, atol=atol, note="16·u·(max|xᵢ| + log n + 1)")
+    return case(label(chunks=chunks), [chunks], verdict, iterate=[0])
+
+
+def online_basic():
+    rng = np.random.default_rng(321)
+    return [
+        online_case([rng.normal(0, 2, 5) for _ in range(3)]),
+        online_case([rng.normal(0, 2, 40)]),
+        online_case([np.array([1.0]), np.array([2.0, 3.0]), np.array([0.5])]),
+    ]
+
+
+def online_large():
+    rng = np.random.default_rng(322)
+    return [
+        online_case([np.array([1000.0]), np.array([1001.0, 999.0])]),
+        online_case([rng.normal(0, 1, 10) + 10.0 * k**3 for k in range(1, 6)]),
+        online_case([np.array([2000.0, 1.0]), np.array([-5.0, 1999.0])]),
+        online_case([np.array([-1000.0, -1002.0]), np.array([-1001.0])]),
+    ]
+
+
+def online_edges():
+    inf, nan = np.inf, np.nan
+    return [
+        online_case([]),
+        online_case([np.array([]), np.array([])]),
+        online_case([np.array([]), np.array([1.0, 2.0]), np.array([])]),
+        online_case([np.array([-inf]), np.array([-inf, -inf])]),
+        online_case([np.array([-inf]), np.array([3.0])]),
+        online_case([np.array([1.0]), np.array([inf])]),
+        online_case([np.array([nan]), np.array([1.0])]),
+    ]
+
+
+_OVERFLOW_HINT = (
+    "exponentiating large entries directly overflows to inf, and exponentiating very negative "
+    "ones underflows to 0 so log(0) = -inf; subtract the maximum before exponentiating "
+    "(log Σ eˣⁱ = m + log Σ eˣⁱ⁻ᵐ with m = max xᵢ)."
+)
+
+CHECKS: dict[str, Check] = checks_dict(
+    Check(
+        ASSIGNMENT,
+        "logsumexp",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary float64 vectors, all elements",
+                lse_basic,
+                "the formula log Σ exp(xᵢ) is not computed correctly for ordinary inputs.",
+                SHIFT,
+            ),
+            Group(
+                "large",
+                3,
+                "entries of large magnitude, overflow trapped",
+                lse_large,
+                _OVERFLOW_HINT,
+                SHIFT,
+                trap_overflow=True,
+            ),
+            Group(
+                "axis",
+                1,
+                "2-D input reduced along an axis, with keepdims",
+                lse_axis,
+                "reduce along the given axis (take the maximum along that axis, keepdims=True "
+                "so it broadcasts) and return the shape NumPy's reductions return.",
+                EDGES,
+            ),
+            Group(
+                "edge",
+                2,
+                "-inf entries, all -inf, +inf, NaN and empty input",
+                lse_edges,
+                "with m = max xᵢ infinite, xᵢ - m gives nan (-inf - -inf or inf - inf); treat "
+                "a row whose maximum is ±inf separately (all -inf → -inf; +inf → inf; empty → "
+                "-inf) and let NaN propagate.",
+                EDGES,
+            ),
+            Group(
+                "float32",
+                1,
+                "float32 inputs give float32 results",
+                lse_float32,
+                "float32 overflows in exp already at about 88.7; shift by the maximum and keep "
+                "the input's dtype (no float64 constants or np.float64 scalars leaking in).",
+                SHIFT,
+                trap_overflow=True,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "logaddexp",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary pairs",
+                laddexp_basic,
+                "log(eᵃ + eᵇ) = max(a, b) + log1p(exp(-|a - b|)).",
+                SHIFT,
+            ),
+            Group(
+                "large",
+                2,
+                "arguments of large magnitude, overflow trapped",
+                laddexp_large,
+                _OVERFLOW_HINT,
+                SHIFT,
+                trap_overflow=True,
+            ),
+            Group(
+                "infinities",
+                1,
+                "infinite and NaN arguments, as np.logaddexp",
+                laddexp_infinities,
+                "when a == b == ±inf, a - b is nan: return a itself there "
+                "(log(0 + 0) = -inf, log(inf + inf) = inf); NaN propagates.",
+                EDGES,
+            ),
+            Group(
+                "broadcast",
+                1,
+                "broadcasting shapes and float32",
+                laddexp_broadcast,
+                "use NumPy elementwise operations so that a and b broadcast, and keep float32.",
+                EDGES,
+                trap_overflow=True,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "online_logsumexp",
+        (
+            Group(
+                "basic",
+                2,
+                "a few chunks of ordinary values, given as a one-shot iterator",
+                online_basic,
+                "keep a running maximum m and a running sum s of exp(x - m) over one pass; "
+                "the iterable may be a generator, so do not iterate it twice.",
+                ONLINE,
+            ),
+            Group(
+                "large",
+                3,
+                "growing maxima and large magnitudes, overflow trapped",
+                online_large,
+                "when a chunk raises the maximum from m to m', rescale the running sum by "
+                "exp(m - m') before adding exp(x - m') of the new chunk.",
+                ONLINE,
+                trap_overflow=True,
+            ),
+            Group(
+                "edge",
+                2,
+                "no chunks, empty chunks, -inf, +inf and NaN",
+                online_edges,
+                "start from m = -inf and s = 0; skip empty chunks; handle a maximum of ±inf "
+                "without computing -inf - (-inf); the result for no values is -inf.",
+                EDGES,
+            ),
+        ),
+    ),
+    multiple_choice(ASSIGNMENT, "q1", "c", "abcd", SHIFT),
+    multiple_choice(ASSIGNMENT, "q2", "b", "abcd", ONLINE),
+)

@@ -1,0 +1,205 @@
+"""The verdict toolkit: turn a harness outcome and a reference into a diagnosis, or ``None``.
+
+Every function here returns ``None`` when all is well and otherwise a short phrase in the book's
+words ("returned inf where the true value is 1001.41 — overflow", "lost accuracy: 3.2e+04 ULPs
+from the true value", "changed dtype float32 → float64", "mutated its input", "raised
+ZeroDivisionError: ..."). :mod:`autograder.feedback` wraps the phrase with the group, the input,
+the likely cause and the section to re-read.
+
+Tolerances are stated by the caller from the problem's conditioning: a relative bound in ULPs of
+the result's dtype (``ulps``), an absolute bound (``atol``), or both (a value passes when it meets
+either).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder.feedback import fmt, shorten
+from autograder.spec import Outcome
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """Unit roundoff u = eps / 2 of a floating dtype (2**-24 for float32, 2**-53 for float64)."""
+    return float(np.finfo(dtype).eps) / 2
+
+
+def ulp_of(expected: np.ndarray, dtype: Any) -> np.ndarray:
+    """One ULP of ``dtype`` at each (float64) expected value, without rounding it to ``dtype``.
+
+    Subnormal and zero values get the smallest subnormal spacing; infinities and NaN give NaN.
+    """
+    info = np.finfo(dtype)
+    magnitude = np.abs(np.asarray(expected, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        _, exponent = np.frexp(magnitude)
+        exponent = np.maximum(exponent.astype(np.int64) - 1, info.minexp)
+        spacing = np.ldexp(1.0, exponent - info.nmant)
+    return np.where(np.isfinite(magnitude), spacing, np.nan)
+
+
+def status_problem(outcome: Outcome) -> str | None:
+    """Describe an outcome that is not a normal return (an exception, overflow, time-out)."""
+    status = outcome["status"]
+    where = f" ({outcome['where']})" if outcome.get("where") else ""
+    if status == "raised":
+        if outcome["exc_type"] == "NotImplementedError":
+            return "raised NotImplementedError — the answer cell has not been completed yet"
+        message = f": {outcome['message']}" if outcome.get("message") else ""
+        return f"raised {outcome['exc_type']}{message}{where}"
+    if status == "overflow":
+        return (
+            f"overflowed in an intermediate step{where} — an inf appeared on the way "
+            "(this group runs with floating-point overflow trapped), even if the final value "
+            "might have come out right"
+        )
+    if status == "timeout":
+        return f"{outcome['message']} — an endless loop, or far too slow for this input"
+    if status == "bad_return":
+        return f"returned a {outcome['type']} object, which the grader cannot read"
+    return None
+
+
+def returned(outcome: Outcome) -> str | None:
+    """``None`` if the call returned normally without mutating its inputs."""
+    problem = status_problem(outcome)
+    if problem:
+        return problem
+    if outcome.get("mutated"):
+        return "mutated its input (changed an argument in place); work on a copy instead"
+    return None
+
+
+def raised(outcome: Outcome, expected: str | tuple[str, ...]) -> str | None:
+    """``None`` if the call raised one of the ``expected`` exception types with a message."""
+    names = (expected,) if isinstance(expected, str) else expected
+    wanted = " or ".join(names)
+    status = outcome["status"]
+    if status == "returned":
+        return f"returned {shorten(outcome.get('value'))} instead of raising {wanted}"
+    if status == "raised" and outcome["exc_type"] in names:
+        if not outcome.get("message", "").strip():
+            return f"raised {outcome['exc_type']} with an empty message; say what was wrong"
+        return None
+    if status == "raised" and outcome["exc_type"] != "NotImplementedError":
+        message = f" ({outcome['message']})" if outcome.get("message") else ""
+        return f"raised {outcome['exc_type']}{message} instead of {wanted}"
+    return status_problem(outcome)
+
+
+def float_array(
+    outcome: Outcome,
+    *,
+    dtype: Any | None = None,
+    shape: tuple[int, ...] | None = None,
+) -> tuple[np.ndarray | None, str | None]:
+    """The returned value as a floating array, checking its dtype and shape when given.
+
+    Returns ``(array, None)`` or ``(None, problem)``. A Python float or int counts as float64 of
+    shape ``()``; a 0-d array or NumPy scalar keeps its dtype.
+    """
+    problem = returned(outcome)
+    if problem:
+        return None, problem
+    value = outcome["value"]
+    if isinstance(value, bool) or value is None or isinstance(value, str | dict | list):
+        shown = f"{outcome['type']} {shorten(value)}"
+        return None, f"returned {shown} where a number or array was expected"
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        return None, f"returned an array of dtype {array.dtype} where a floating array was expected"
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        return None, f"changed dtype {np.dtype(dtype).name} → {array.dtype.name}"
+    if shape is not None and array.shape != tuple(shape):
+        return None, f"returned shape {array.shape} where {tuple(shape)} was expected"
+    return array, None
+
+
+def close(
+    got: Any,
+    expected: Any,
+    *,
+    dtype: Any = np.float64,
+    ulps: float | None = None,
+    atol: float | np.ndarray | None = None,
+    tolerance_note: str = "",
+) -> str | None:
+    """Compare ``got`` with the (high-precision, float64) ``expected`` values elementwise.
+
+    Non-finite semantics are checked first: NaN where a number was expected, a missing NaN,
+    inf where the true value is finite (overflow), 0 where it is nonzero (underflow), a wrong
+    infinity. Then accuracy: an element passes when its error is within ``ulps`` ULPs of
+    ``dtype`` at the true value or within ``atol`` (either suffices; give at least one). The
+    first failing element (the worst one for accuracy) is described, with its index for arrays.
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        return f"returned shape {got.shape} where {expected.shape} was expected"
+
+    def at(index: tuple[int, ...]) -> str:
+        return f" at index {index}" if expected.ndim else ""
+
+    got_nan, exp_nan = np.isnan(got), np.isnan(expected)
+    for index in _where(got_nan & ~exp_nan):
+        return f"returned nan{at(index)} where the true value is {fmt(expected[index])}"
+    for index in _where(exp_nan & ~got_nan):
+        return f"returned {fmt(got[index])}{at(index)} where the answer is nan (NaN must propagate)"
+    exp_inf, got_inf = np.isinf(expected), np.isinf(got)
+    for index in _where(got_inf & ~exp_inf):
+        cause = "overflow" if got[index] > 0 else "overflow to -inf, or the log of an underflowed 0"
+        return (
+            f"returned {fmt(got[index])}{at(index)} where the true value is "
+            f"{fmt(expected[index])} — {cause}"
+        )
+    for index in _where(exp_inf & (got != expected)):
+        return f"returned {fmt(got[index])}{at(index)} where the answer is {fmt(expected[index])}"
+    finite = np.isfinite(expected)
+    absolute = np.asarray(0.0 if atol is None else atol, dtype=np.float64)
+    absolute = np.broadcast_to(absolute, expected.shape)
+    representable = np.abs(expected) > np.finfo(dtype).smallest_subnormal / 2
+    underflow = finite & (got == 0) & representable & (np.abs(expected) > absolute)
+    for index in _where(underflow):
+        return f"returned 0{at(index)} where the true value is {fmt(expected[index])} — underflow"
+
+    error = np.where(finite, np.abs(got - expected), 0.0)
+    allowed = absolute.copy()
+    if ulps is not None:
+        allowed = np.maximum(allowed, ulps * ulp_of(expected, dtype))
+    allowed = np.where(finite, allowed, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        excess = np.where(error > allowed, error / allowed, 0.0)
+    if not np.any(error > allowed):
+        return None
+    index = np.unravel_index(int(np.argmax(excess)), expected.shape) if expected.ndim else ()
+    err_ulps = error[index] / ulp_of(expected[index], dtype)
+    note = f"; {tolerance_note}" if tolerance_note else ""
+    if ulps is not None and atol is None:
+        return (
+            f"lost accuracy: {fmt(err_ulps, 2)} ULPs from the true value {fmt(expected[index])}"
+            f"{at(index)} (returned {fmt(got[index])}; allowed {fmt(ulps, 2)} ULPs of "
+            f"{np.dtype(dtype).name}{note})"
+        )
+    return (
+        f"lost accuracy: off by {fmt(error[index], 2)} ({fmt(err_ulps, 2)} ULPs) from the true "
+        f"value {fmt(expected[index])}{at(index)} (returned {fmt(got[index])}; allowed "
+        f"{fmt(allowed[index], 2)}{note})"
+    )
+
+
+def _where(mask: np.ndarray) -> list[tuple[int, ...]]:
+    """Indices where ``mask`` is true (``[()]`` for a true 0-d mask), first few only."""
+    return [tuple(int(i) for i in index) for index in np.argwhere(mask)[:1]]
+
+
+def equal(got: Any, expected: Any, what: str = "value") -> str | None:
+    """Exact equality of plain values (ints, strings, booleans, integer arrays)."""
+    if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
+        got_array, exp_array = np.asarray(got), np.asarray(expected)
+        if got_array.shape == exp_array.shape and np.array_equal(got_array, exp_array):
+            return None
+    elif type(got) is type(expected) and got == expected:
+        return None
+    return f"returned {what} {shorten(got)} where {shorten(expected)} was expected"
