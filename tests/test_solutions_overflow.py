@@ -236,6 +236,7 @@ def test_clipped_bce_examples():
     # rounded to float64 as the clip bound is.
     hi = 1.0 - 1e-7
     expected = (-math.log(hi) - math.log(1e-7) - math.log1p(-1e-7) - math.log1p(-hi)) / 4
+    assert got == pytest.approx(expected, rel=1e-14)
     assert _quiet(clipped_bce, [1.0], [0.5]) == pytest.approx(math.log(2.0), rel=1e-15)
     # float32 inputs are computed in float64 and return a Python float.
     f32 = _quiet(clipped_bce, np.array([1.0], np.float32), np.array([0.9], np.float32))
