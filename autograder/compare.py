@@ -36,6 +36,7 @@ def ulp_of(expected: np.ndarray, dtype: Any) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         _, exponent = np.frexp(magnitude)
         exponent = np.maximum(exponent.astype(np.int64) - 1, info.minexp)
+        exponent = np.where(magnitude == 0, info.minexp, exponent)
         spacing = np.ldexp(1.0, exponent - info.nmant)
     return np.where(np.isfinite(magnitude), spacing, np.nan)
 
@@ -173,7 +174,8 @@ def close(
         excess = np.where(error > allowed, error / allowed, 0.0)
     if not np.any(error > allowed):
         return None
-    index = np.unravel_index(int(np.argmax(excess)), expected.shape) if expected.ndim else ()
+    worst = np.unravel_index(int(np.argmax(excess)), expected.shape)
+    index = tuple(int(i) for i in worst)
     err_ulps = error[index] / ulp_of(expected[index], dtype)
     note = f"; {tolerance_note}" if tolerance_note else ""
     if ulps is not None and atol is None:

@@ -34,7 +34,7 @@ def shorten(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
             text = np.array2string(
                 array, separator=", ", threshold=8, edgeitems=3, precision=6, max_line_width=10**6
             )
-            text = " ".join(text.split())
+            text = " ".join(text.split()).replace("[ ", "[")
         if array.dtype != np.float64 and array.dtype.kind == "f":
             text = f"{text} ({array.dtype.name})"
     elif isinstance(value, float):

@@ -1,0 +1,66 @@
+"""Operations on the nbgrader course root, through nbgrader's own command line and gradebook.
+
+Used by the book build (to publish the released notebooks), by the test suite and by the
+instructor's tools. Every function takes the course root explicitly, so it can work on a
+temporary copy without touching the instructor's gradebook.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.checks import ASSIGNMENTS
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+COURSE_ROOT = REPOSITORY / "exercises"
+GENERATED = ("release", "source_with_tests", "submitted", "autograded", "feedback", "gradebook.db")
+
+
+class NbgraderError(RuntimeError):
+    """An nbgrader command failed; the message holds its output."""
+
+
+def nbgrader(course_root: Path, *args: str, timeout: float = 1800) -> str:
+    """Run ``nbgrader ARGS`` in ``course_root``; return its output, ``NbgraderError`` on failure."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    done = subprocess.run(
+        command, cwd=course_root, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    output = done.stdout + done.stderr
+    if done.returncode != 0 or "[ERROR]" in output:
+        raise NbgraderError(f"`nbgrader {' '.join(args)}` failed in {course_root}:\n{output}")
+    return output
+
+
+def copy_course(destination: Path, course_root: Path = COURSE_ROOT) -> Path:
+    """Copy the course's sources and configuration (nothing generated) to ``destination``."""
+    ignore = shutil.ignore_patterns(*GENERATED, "*.log", "__pycache__", ".ipynb_checkpoints")
+    shutil.copytree(course_root, destination, ignore=ignore, dirs_exist_ok=True)
+    return destination
+
+
+def generate(course_root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> list[Path]:
+    """``nbgrader generate_assignment`` for each assignment; return the released notebooks."""
+    released = []
+    for assignment in assignments:
+        nbgrader(course_root, "generate_assignment", assignment, "--force")
+        released.append(course_root / "release" / assignment / f"{assignment}.ipynb")
+    return released
+
+
+def released_notebooks(destination: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> list[Path]:
+    """Generate the student notebooks in a scratch copy of the course and copy them to
+    ``destination/<id>.ipynb``; the instructor's gradebook is never touched."""
+    destination.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="release-") as scratch:
+        course = copy_course(Path(scratch) / "course")
+        copies = []
+        for notebook in generate(course, assignments):
+            target = destination / notebook.name
+            shutil.copyfile(notebook, target)
+            copies.append(target)
+    return copies

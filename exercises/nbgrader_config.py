@@ -1,0 +1,19 @@
+"""nbgrader configuration for the course root (run nbgrader commands from this folder)."""
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.course_id = "numerical-stability"
+c.CourseDirectory.root = "."
+# The gradebook lives beside the course root's generated folders (never committed).
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+
+# Per-cell time limit while autograding; a cell that runs longer is interrupted and scores 0.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# What students see in place of the instructor's solutions.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Never release notebooks with outputs, and never keep outputs in the student's notebook copy.
+c.ClearOutput.enabled = True
