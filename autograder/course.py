@@ -64,3 +64,22 @@ def released_notebooks(destination: Path, assignments: tuple[str, ...] = ASSIGNM
             shutil.copyfile(notebook, target)
             copies.append(target)
     return copies
+
+
+def gradebook_scores(course_root: Path, assignment: str) -> dict[str, dict[str, tuple]]:
+    """Per student, per graded cell id: ``(auto_score, max_score)`` from the course's gradebook.
+
+    ``auto_score`` is ``None`` for cells graded by hand (the written ``explain`` answer).
+    """
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gradebook:
+        scores = {}
+        for submission in gradebook.assignment_submissions(assignment):
+            notebook = gradebook.find_submission_notebook(
+                assignment, assignment, submission.student_id
+            )
+            scores[submission.student_id] = {
+                grade.name: (grade.auto_score, grade.max_score) for grade in notebook.grades
+            }
+    return scores

@@ -15,5 +15,3 @@ c.Execute.interrupt_on_timeout = True
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Never release notebooks with outputs, and never keep outputs in the student's notebook copy.
-c.ClearOutput.enabled = True
