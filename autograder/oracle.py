@@ -152,3 +152,123 @@ def bce_with_logits(logits: Iterable[float], targets: Iterable[float]) -> float:
     ys = [mp.mpf(float(v)) for v in np.ravel(np.asarray(targets, dtype=np.float64))]
     terms = [max(x, 0) - x * y + mp.log1p(mp.exp(-abs(x))) for x, y in zip(xs, ys, strict=True)]
     return float(mp.fsum(terms) / len(terms))
+
+
+# ---------------------------------------------------------------- ex01_floats / ex02_overflow
+
+
+def float_format_exact(exponent_bits: int, mantissa_bits: int) -> dict[str, float]:
+    """Extreme values of the IEEE-style format (e, m), computed in exact rational arithmetic.
+
+    ``max`` = (2 - 2⁻ᵐ)·2ᵇ, ``min_normal`` = 2¹⁻ᵇ, ``min_subnormal`` = 2¹⁻ᵇ⁻ᵐ and ``eps`` = 2⁻ᵐ
+    with bias b = 2ᵉ⁻¹ - 1. Every value is a float64 number for 2 ≤ e ≤ 11 and 1 ≤ m ≤ 52, so
+    the conversion at the end is exact; outside that range the result is not meaningful.
+    """
+    from fractions import Fraction
+
+    bias = 2 ** (exponent_bits - 1) - 1
+    two = Fraction(2)
+    values = {
+        "max": (2 - two**-mantissa_bits) * two**bias,
+        "min_normal": two ** (1 - bias),
+        "min_subnormal": two ** (1 - bias - mantissa_bits),
+        "eps": two**-mantissa_bits,
+    }
+    return {key: float(value) for key, value in values.items()}
+
+
+def _format_of(dtype) -> tuple[int, int]:
+    """(E_min, m): smallest normal exponent and stored fraction bits of a NumPy float dtype."""
+    info = np.finfo(dtype)
+    return int(info.minexp), int(info.nmant)
+
+
+def _floor_log2(value) -> int:
+    """⌊log₂ value⌋ of a positive Fraction, exactly."""
+    from fractions import Fraction
+
+    exponent = value.numerator.bit_length() - value.denominator.bit_length()
+    # Now 2^(exponent-1) < value < 2^(exponent+1); settle which side of 2^exponent it is on.
+    return exponent if value >= Fraction(2) ** exponent else exponent - 1
+
+
+def ulp_exact(x: float, dtype) -> float:
+    """One ULP of ``x`` rounded to ``dtype`` (NumPy's correctly rounded cast), exactly.
+
+    2^(max(⌊log₂|x̂|⌋, E_min) - m) with x̂ the rounded value; ±0 and subnormals give the smallest
+    subnormal; inf and NaN (including values that round to ±inf) give nan.
+    """
+    from fractions import Fraction
+
+    with np.errstate(over="ignore"):
+        rounded = float(np.dtype(dtype).type(x))
+    if not math.isfinite(rounded):
+        return math.nan
+    e_min, m = _format_of(dtype)
+    exponent = e_min if rounded == 0 else max(_floor_log2(abs(Fraction(rounded))), e_min)
+    return float(Fraction(2) ** (exponent - m))
+
+
+def _grid_index(value: float, dtype) -> int:
+    """Signed position of a finite ``dtype`` number on the grid of that format (0 for ±0).
+
+    Counted, not read from bits: the non-negative numbers below 2^E_min are the 2^m subnormals
+    (0 included) and each binade [2^E, 2^(E+1)) holds 2^m more, evenly spaced.
+    """
+    from fractions import Fraction
+
+    e_min, m = _format_of(dtype)
+    magnitude = abs(Fraction(value))
+    if magnitude < Fraction(2) ** e_min:
+        index = magnitude / Fraction(2) ** (e_min - m)
+    else:
+        exponent = _floor_log2(magnitude)
+        index = (exponent - e_min + 1) * 2**m + (magnitude / Fraction(2) ** exponent - 1) * 2**m
+    assert index.denominator == 1, "value is not on the grid"
+    return int(index) if value >= 0 else -int(index)
+
+
+def ulps_between_exact(a: float, b: float, dtype) -> int:
+    """Steps between ``a`` and ``b`` rounded to ``dtype``, counted on the format's grid.
+
+    ±0 are one point; symmetric; finite values only (infinities and NaN raise ``ValueError``).
+    """
+    with np.errstate(over="ignore"):
+        a_r, b_r = (float(np.dtype(dtype).type(v)) for v in (a, b))
+    if not (math.isfinite(a_r) and math.isfinite(b_r)):
+        raise ValueError("ulps_between_exact: finite values only")
+    return abs(_grid_index(a_r, dtype) - _grid_index(b_r, dtype))
+
+
+def exact_sum(values: Iterable[float]) -> float:
+    """The exact sum of the values rounded once to float64 (``math.fsum``).
+
+    Used as the reference of float32 summation: its distance from the exactly rounded float32
+    sum is at most half a float64 ULP plus half a float32 ULP.
+    """
+    return math.fsum(float(v) for v in values)
+
+
+def log_product(probs: Iterable[float]) -> float:
+    """Σ log pᵢ in 60-digit arithmetic; a zero factor gives -inf, no factors give 0."""
+    probs = [float(p) for p in probs]
+    if any(p == 0 for p in probs):
+        return -math.inf
+    mp = _mp()
+    return float(mp.fsum(mp.log(mp.mpf(p)) for p in probs))
+
+
+def clipped_bce(y_true: Iterable[float], p: Iterable[float], eps: float = 1e-7) -> float:
+    """Mean of -(y log q + (1 - y) log(1 - q)), q = p clipped to [eps, fl(1 - eps)] in float64.
+
+    The clipping bounds are the float64 numbers an implementation computes (``1 - eps`` rounded),
+    then the logs and the mean are evaluated in 60-digit arithmetic.
+    """
+    y = np.asarray(y_true, dtype=np.float64).ravel()
+    q = np.clip(np.asarray(p, dtype=np.float64).ravel(), eps, 1.0 - eps)
+    mp = _mp()
+    terms = [
+        -(mp.mpf(yi) * mp.log(mp.mpf(qi)) + (1 - mp.mpf(yi)) * mp.log(1 - mp.mpf(qi)))
+        for yi, qi in zip(y.tolist(), q.tolist(), strict=True)
+    ]
+    return float(mp.fsum(terms) / len(terms))

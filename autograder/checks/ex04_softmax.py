@@ -1,0 +1,606 @@
+"""Checks for ex04_softmax: softmax, log_softmax, the fused losses, the autograd loss, q1–q3.
+
+Tolerances (u is the unit roundoff of the input's dtype, M = max |xᵢ| over the finite logits of
+a row, n the row length).
+
+* ``softmax``: relative, in ULPs. ∂ log pᵢ / ∂ xⱼ = δᵢⱼ - pⱼ, so a relative perturbation of size u
+  in the logits moves log pᵢ by up to about 2·u·M: the problem's relative condition number is
+  about 2M. The bound is 16·(M + log n + 1) ULPs of the dtype at the true value. Divide-by-sum
+  (NumPy, ``scipy.special.softmax``, ``torch.softmax``) is within a few ULPs; exp(x - logsumexp(x))
+  rounds x - logsumexp(x) to an absolute error of about u·M and so loses about M ULPs for large
+  shifted inputs (chapter 4 measures this). It is still backward stable, so it passes: the bound
+  follows the conditioning, not the best algorithm. A softmax that overflows, gives NaN (inf/inf,
+  0/0) or flushes a representable probability to 0 fails.
+* ``log_softmax``: absolute, 16·u·(M + log n + 1) per row: the result can be near 0 while the
+  logits are large (chapter 3's conditioning argument for log-sum-exp).
+* ``cross_entropy`` / ``bce_with_logits``: absolute, 16·u·(M + log C + 1) for the per-row losses
+  plus 4·N·u·|loss| for averaging N of them.
+* ``torch_cross_entropy``: the same bound for the value; the gradient (softmax - onehot)/N is
+  judged entrywise with the absolute bound 16·u·(M + log C + 1)/N, which is what perturbing the
+  logits by u relatively can do to it.
+
+The numerically hard groups of the overflow-topic names run with overflow trapped. Rows that are
+entirely -inf or contain +inf are not graded (EXERCISES.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autograder import compare, oracle
+from autograder.checks.common import (
+    case,
+    checks_dict,
+    expect_close,
+    expect_raises,
+    label,
+    multiple_choice,
+)
+from autograder.compare import unit_roundoff
+from autograder.feedback import shorten
+from autograder.spec import Case, Check, Group, Outcome
+
+ASSIGNMENT = "ex04_softmax"
+CHAPTER = "Chapter 4, Stable softmax, log-softmax and cross-entropy"
+SHIFT = f"{CHAPTER} § Subtracting the maximum"
+LOGSOFT = f"{CHAPTER} § log(softmax(x)) is a bug waiting to happen"
+FUSED = f"{CHAPTER} § Fused losses"
+GRADS = f"{CHAPTER} § Gradients"
+PRECISION = f"{CHAPTER} § Precision"
+MASKS = "Chapter 3, The log-sum-exp trick § Edge cases"
+DRIVER = "autograder.drivers.ex04_softmax:torch_cross_entropy"
+
+
+def _row_scale(x: np.ndarray, axis: int) -> np.ndarray:
+    """max |xᵢ| over the finite entries of each slice along ``axis`` (kept as a length-1 axis)."""
+    finite = np.where(np.isfinite(x), np.abs(x.astype(np.float64)), 0.0)
+    return finite.max(axis=axis, keepdims=True)
+
+
+def softmax_case(x: np.ndarray, axis: int | None = None) -> Case:
+    """A case for ``softmax(x[, axis])``, judged relatively against the mpmath oracle."""
+    use_axis = -1 if axis is None else axis
+    expected = oracle.softmax_axis(x, use_axis)
+    n = x.shape[use_axis]
+    bound = 16 * (_row_scale(x, use_axis) + math.log(n) + 1)
+    ulps = float(bound.max())
+    kwargs = {} if axis is None else {"axis": axis}
+    verdict = expect_close(expected, dtype=x.dtype, ulps=ulps, note="16·(max|xᵢ| + log n + 1) ULPs")
+    return case(label(x=x, **kwargs), [x], verdict, kwargs=kwargs)
+
+
+def log_softmax_case(x: np.ndarray, axis: int | None = None) -> Case:
+    """A case for ``log_softmax(x[, axis])``, judged absolutely, row by row."""
+    use_axis = -1 if axis is None else axis
+    expected = oracle.log_softmax_axis(x, use_axis)
+    n = x.shape[use_axis]
+    atol = 16 * unit_roundoff(x.dtype) * (_row_scale(x, use_axis) + math.log(n) + 1)
+    atol = np.broadcast_to(atol, x.shape)
+    kwargs = {} if axis is None else {"axis": axis}
+    verdict = expect_close(expected, dtype=x.dtype, atol=atol, note="16·u·(max|xᵢ| + log n + 1)")
+    return case(label(x=x, **kwargs), [x], verdict, kwargs=kwargs)
+
+
+def _loss_atol(logits: np.ndarray, expected: float, n_items: int, n_classes: int) -> float:
+    u = unit_roundoff(np.float64)
+    scale = float(np.abs(logits).max()) if logits.size else 0.0
+    return 16 * u * (scale + math.log(max(n_classes, 1)) + 1) + 4 * n_items * u * abs(expected)
+
+
+def ce_case(logits: np.ndarray, targets: np.ndarray) -> Case:
+    """A case for ``cross_entropy(logits, targets)`` against the mpmath oracle."""
+    expected = oracle.cross_entropy(logits, targets)
+    atol = _loss_atol(logits, expected, logits.shape[0], logits.shape[1])
+    verdict = expect_close(
+        expected, dtype=np.float64, atol=atol, note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|"
+    )
+    return case(label(logits=logits, targets=targets), [logits, targets], verdict)
+
+
+def bce_case(logits: np.ndarray, targets: np.ndarray) -> Case:
+    """A case for ``bce_with_logits(logits, targets)`` against the mpmath oracle."""
+    expected = oracle.bce_with_logits(logits, targets)
+    atol = _loss_atol(logits, expected, logits.size, 2)
+    verdict = expect_close(
+        expected, dtype=np.float64, atol=atol, note="16·u·(max|x| + log 2 + 1) + 4·N·u·|loss|"
+    )
+    return case(label(logits=logits, targets=targets), [logits, targets], verdict)
+
+
+# ----------------------------------------------------------------------------- softmax
+
+
+def softmax_basic():
+    rng = np.random.default_rng(401)
+    return [
+        softmax_case(np.array([1.0, 2.0, 3.0])),
+        softmax_case(rng.normal(0.0, 3.0, size=10)),
+        softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
+        softmax_case(np.array([0.5])),
+    ]
+
+
+def softmax_large():
+    rng = np.random.default_rng(402)
+    return [
+        softmax_case(np.array([1000.0, 1000.0])),
+        softmax_case(np.array([1000.0, 1001.0, 999.0])),
+        softmax_case(np.array([-1000.0, -1001.0, -999.0])),
+        softmax_case(1e4 + rng.normal(0.0, 1.0, size=8)),
+        softmax_case(
+            np.array([[0.0, 1.0, 2.0], [-1000.0, -1001.0, -1000.5], [800.0, 0.0, -800.0]])
+        ),
+        softmax_case(np.array([1e4, -1e4, 0.0])),
+    ]
+
+
+def softmax_masked():
+    inf = np.inf
+    return [
+        softmax_case(np.array([0.0, -inf, 1.0])),
+        softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
+    ]
+
+
+def softmax_axis():
+    rng = np.random.default_rng(403)
+    return [
+        softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
+        softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
+        softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
+        softmax_case(rng.normal(0.0, 3.0, size=(3, 4)), axis=-1),
+    ]
+
+
+def softmax_float32():
+    rng = np.random.default_rng(404)
+    return [
+        softmax_case(rng.normal(0.0, 3.0, size=(3, 6)).astype(np.float32)),
+        softmax_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
+        softmax_case(np.array([-120.0, -121.0, -119.5], dtype=np.float32)),
+    ]
+
+
+# ----------------------------------------------------------------------------- log_softmax
+
+
+def log_softmax_basic():
+    rng = np.random.default_rng(411)
+    return [
+        log_softmax_case(np.array([1.0, 2.0, 3.0])),
+        log_softmax_case(rng.normal(0.0, 3.0, size=10)),
+        log_softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
+    ]
+
+
+def log_softmax_large():
+    rng = np.random.default_rng(412)
+    return [
+        log_softmax_case(np.array([0.0, -1000.0])),
+        log_softmax_case(np.array([1000.0, 1000.0])),
+        log_softmax_case(np.array([1000.0, 1001.0, 999.0])),
+        log_softmax_case(1e4 * rng.normal(0.0, 1.0, size=6)),
+        log_softmax_case(np.array([[0.0, 1.0], [-1000.0, -1e4], [800.0, -800.0]])),
+    ]
+
+
+def log_softmax_masked():
+    inf = np.inf
+    return [
+        log_softmax_case(np.array([0.0, -inf, 1.0])),
+        log_softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
+    ]
+
+
+def log_softmax_axis():
+    rng = np.random.default_rng(413)
+    return [
+        log_softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
+        log_softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
+        log_softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
+    ]
+
+
+def log_softmax_float32():
+    rng = np.random.default_rng(414)
+    return [
+        log_softmax_case(rng.normal(0.0, 3.0, size=(3, 6)).astype(np.float32)),
+        log_softmax_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
+        log_softmax_case(np.array([0.0, -200.0], dtype=np.float32)),
+    ]
+
+
+# ----------------------------------------------------------------------------- cross_entropy
+
+
+def ce_basic():
+    rng = np.random.default_rng(421)
+    return [
+        ce_case(np.array([[1.0, 2.0, 3.0]]), np.array([2])),
+        ce_case(rng.normal(0.0, 2.0, size=(6, 4)), rng.integers(0, 4, size=6)),
+        ce_case(rng.normal(0.0, 1.0, size=(3, 10)), np.array([0, 9, 5])),
+    ]
+
+
+def ce_large():
+    rng = np.random.default_rng(422)
+    return [
+        ce_case(np.array([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 0.0]]), np.array([0, 0])),
+        ce_case(np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([1, 1])),
+        ce_case(1e4 * rng.normal(0.0, 1.0, size=(4, 5)), np.array([0, 1, 2, 3])),
+        ce_case(np.array([[-800.0, -801.0, -802.0]]), np.array([2])),
+    ]
+
+
+def ce_errors():
+    logits = np.array([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]])
+    raises = expect_raises("ValueError")
+    return [
+        case(label(logits=logits, targets=np.array([0, 3])), [logits, np.array([0, 3])], raises),
+        case(label(logits=logits, targets=np.array([-1, 0])), [logits, np.array([-1, 0])], raises),
+        case(
+            label(logits=logits, targets=np.array([0, 1, 2])), [logits, np.array([0, 1, 2])], raises
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- bce_with_logits
+
+
+def bce_basic():
+    rng = np.random.default_rng(431)
+    return [
+        bce_case(np.array([0.0, 2.0, -1.5]), np.array([1.0, 0.0, 1.0])),
+        bce_case(rng.normal(0.0, 3.0, size=10), rng.integers(0, 2, size=10).astype(np.float64)),
+        bce_case(rng.normal(0.0, 2.0, size=(3, 4)), rng.uniform(0.0, 1.0, size=(3, 4))),
+    ]
+
+
+def bce_large():
+    return [
+        bce_case(np.array([40.0, -40.0]), np.array([0.0, 1.0])),
+        bce_case(np.array([1000.0, -1000.0, 800.0]), np.array([1.0, 0.0, 0.0])),
+        bce_case(np.array([1e4, -1e4, 1e4, -1e4]), np.array([0.0, 1.0, 1.0, 0.0])),
+        bce_case(np.array([[750.0, -750.0], [-30.0, 30.0]]), np.array([[0.25, 0.75], [0.5, 0.5]])),
+    ]
+
+
+def bce_errors():
+    raises = expect_raises("ValueError")
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0])
+    m, v = np.zeros((2, 3)), np.ones(3)
+    return [
+        case(label(logits=a, targets=b), [a, b], raises),
+        case(label(logits=m, targets=v), [m, v], raises),
+    ]
+
+
+# ----------------------------------------------------------------------------- torch_cross_entropy
+
+
+def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tuple[str, ...]):
+    """A driver case: check the loss value and/or the gradient (``parts``) of one call."""
+    exact = logits.astype(dtype).astype(np.float64)  # the logits as the tensor holds them
+    n_rows, n_classes = exact.shape
+    u = unit_roundoff(np.dtype(dtype))
+    value = oracle.cross_entropy(exact, targets)
+    scale = float(np.abs(exact).max()) + math.log(n_classes) + 1
+    value_atol = 16 * u * scale + 4 * n_rows * u * abs(value)
+    grad = oracle.cross_entropy_grad(exact, targets)
+    grad_atol = 16 * u * scale / n_rows
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.returned(outcome)
+        if problem:
+            return problem
+        if "gradient" in parts:
+            if not outcome["is_tensor"]:
+                return (
+                    f"returned a {outcome['type']} ({shorten(outcome.get('value'))}), not a "
+                    "torch.Tensor — the loss must stay a tensor so autograd can differentiate it"
+                )
+            if outcome["dtype"] != dtype:
+                return f"changed dtype {dtype} → {outcome['dtype']}"
+            if outcome["shape"]:
+                return f"returned a tensor of shape {tuple(outcome['shape'])}, not a 0-d scalar"
+            if not outcome["attached"]:
+                return (
+                    "returned a tensor that is not connected to the autograd graph (no grad_fn): "
+                    "a conversion to NumPy or a Python float, .detach() or torch.no_grad() cut it"
+                )
+            if outcome["backward"] != "ok":
+                return f"loss.backward() failed: {outcome['backward']}"
+        got = outcome["value"]
+        if isinstance(got, dict) or isinstance(got, list | str) or got is None:
+            return f"returned {shorten(got)} where a number was expected"
+        got = np.asarray(got, dtype=np.float64)
+        if got.size != 1:
+            return f"returned {got.size} numbers where one loss was expected"
+        problem = compare.close(
+            got.reshape(()),
+            value,
+            dtype=np.float64,
+            atol=value_atol,
+            tolerance_note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|",
+        )
+        if problem:
+            return f"loss value: {problem}"
+        if "gradient" in parts:
+            if outcome["grad"] is None:
+                return "after loss.backward() the logits have no gradient"
+            problem = compare.close(
+                outcome["grad"],
+                grad,
+                dtype=np.float64,
+                atol=grad_atol,
+                tolerance_note="16·u·(max|x| + log C + 1)/N",
+            )
+            if problem:
+                return f"gradient w.r.t. the logits: {problem}"
+        return None
+
+    payload = {"logits": exact, "targets": np.asarray(targets, dtype=np.int64), "dtype": dtype}
+    shown = f"{label(logits=exact, targets=targets)} as a {dtype} tensor"
+    return Case(shown, payload, verdict, harness=DRIVER)
+
+
+def tce_value():
+    rng = np.random.default_rng(441)
+    return [
+        _torch_case(np.array([[1.0, 2.0, 3.0]]), np.array([0]), "float32", ("value",)),
+        _torch_case(rng.normal(0, 2, (5, 4)), rng.integers(0, 4, 5), "float32", ("value",)),
+        _torch_case(rng.normal(0, 2, (3, 6)), np.array([5, 0, 2]), "float64", ("value",)),
+    ]
+
+
+def tce_gradient():
+    rng = np.random.default_rng(442)
+    parts = ("value", "gradient")
+    return [
+        _torch_case(np.array([[1.0, 2.0, 3.0]]), np.array([0]), "float32", parts),
+        _torch_case(rng.normal(0, 2, (5, 4)), rng.integers(0, 4, 5), "float32", parts),
+        _torch_case(rng.normal(0, 2, (3, 6)), np.array([5, 0, 2]), "float64", parts),
+    ]
+
+
+def tce_large():
+    rng = np.random.default_rng(443)
+    parts = ("value", "gradient")
+    return [
+        _torch_case(np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([1, 1]), "float32", parts),
+        _torch_case(np.array([[1000.0, 0.0, -1000.0]]), np.array([2]), "float32", parts),
+        _torch_case(1e4 * rng.normal(0, 1, (3, 4)), np.array([0, 1, 2]), "float32", parts),
+        _torch_case(np.array([[-1e4, -1e4 + 1.0, -1e4 - 2.0]]), np.array([1]), "float32", parts),
+    ]
+
+
+# ----------------------------------------------------------------------------- the checks
+
+_SHIFT_HINT = (
+    "exp of a large logit overflows to inf (inf/inf = nan) and exp of very negative logits "
+    "underflows to 0 (0/0 = nan); softmax is shift invariant, so subtract the row's maximum "
+    "(keepdims=True) before exponentiating."
+)
+_LOG_HINT = (
+    "log(softmax(x)) takes the log of a probability that has underflowed to 0 and returns "
+    "-inf; compute log_softmax as x - logsumexp(x) with the shifted log-sum-exp instead."
+)
+_AXIS_HINT = (
+    "take the maximum and the sum along the axis you were given, with keepdims=True so they "
+    "broadcast against the slices; a square matrix hides the wrong axis by broadcasting silently."
+)
+_MASK_HINT = (
+    "a -inf logit is a mask: exp(-inf - m) = 0 is its probability and its log-probability is "
+    "-inf; shift by the maximum over the row (which is finite here), not by something that "
+    "includes -inf, and do not replace -inf by a large negative number."
+)
+_DTYPE_HINT = (
+    "float32 logits must give a float32 result, and float32 overflows in exp already near 88.7; "
+    "shift by the maximum and avoid float64 constants or np.float64 scalars leaking in."
+)
+
+CHECKS: dict[str, Check] = checks_dict(
+    Check(
+        ASSIGNMENT,
+        "softmax",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary logits, last axis",
+                softmax_basic,
+                "softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along the last axis by default.",
+                SHIFT,
+            ),
+            Group(
+                "large",
+                2,
+                "logits of large magnitude (±1000, 1e4), overflow trapped",
+                softmax_large,
+                _SHIFT_HINT,
+                SHIFT,
+                trap_overflow=True,
+            ),
+            Group(
+                "masked",
+                1,
+                "-inf entries (masks) get probability exactly 0",
+                softmax_masked,
+                _MASK_HINT,
+                MASKS,
+                trap_overflow=True,
+            ),
+            Group(
+                "axis", 1, "the axis argument on 2-D and 3-D input", softmax_axis, _AXIS_HINT, SHIFT
+            ),
+            Group(
+                "float32",
+                1,
+                "float32 logits give float32 probabilities, overflow trapped",
+                softmax_float32,
+                _DTYPE_HINT,
+                PRECISION,
+                trap_overflow=True,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "log_softmax",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary logits, last axis",
+                log_softmax_basic,
+                "log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along the last axis by default.",
+                LOGSOFT,
+            ),
+            Group(
+                "large",
+                3,
+                "large logits and far-apart logits such as [0, -1000], overflow trapped",
+                log_softmax_large,
+                _LOG_HINT + " " + _SHIFT_HINT,
+                LOGSOFT,
+                trap_overflow=True,
+            ),
+            Group(
+                "masked",
+                1,
+                "-inf entries (masks) get log-probability -inf",
+                log_softmax_masked,
+                _MASK_HINT,
+                MASKS,
+                trap_overflow=True,
+            ),
+            Group(
+                "axis",
+                1,
+                "the axis argument on 2-D and 3-D input",
+                log_softmax_axis,
+                _AXIS_HINT,
+                LOGSOFT,
+            ),
+            Group(
+                "float32",
+                1,
+                "float32 logits give float32 results, overflow trapped",
+                log_softmax_float32,
+                _DTYPE_HINT,
+                LOGSOFT,
+                trap_overflow=True,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "cross_entropy",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary logits and integer targets",
+                ce_basic,
+                "the loss is the mean over rows of logsumexp(row) - row[target].",
+                FUSED,
+            ),
+            Group(
+                "large",
+                2,
+                "logits up to ±1e4, overflow trapped",
+                ce_large,
+                "never form probabilities: log(softmax(x)) underflows to log(0) = -inf and "
+                "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
+                "the shifted log-sum-exp.",
+                FUSED,
+                trap_overflow=True,
+            ),
+            Group(
+                "errors",
+                1,
+                "targets out of range or a mismatched number of rows",
+                ce_errors,
+                "check that targets has one entry per row and that every target is in "
+                "[0, C) before indexing: NumPy reads index -1 as the last class without "
+                "complaint. Raise ValueError saying what is wrong.",
+                FUSED,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "bce_with_logits",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary logits, hard and soft targets",
+                bce_basic,
+                "the loss is the mean of -[y·log σ(x) + (1 - y)·log(1 - σ(x))].",
+                FUSED,
+            ),
+            Group(
+                "large",
+                2,
+                "|logits| from 30 to 1e4, overflow trapped",
+                bce_large,
+                "σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
+                "-inf, and exp(-x) overflows for very negative x; use the stable form "
+                "max(x, 0) - x·y + log1p(exp(-|x|)).",
+                FUSED,
+                trap_overflow=True,
+            ),
+            Group(
+                "errors",
+                1,
+                "logits and targets of different shapes",
+                bce_errors,
+                "check that logits and targets have the same shape (as PyTorch does) instead "
+                "of letting them broadcast; raise ValueError saying what is wrong.",
+                FUSED,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "torch_cross_entropy",
+        (
+            Group(
+                "value",
+                2,
+                "the loss value on ordinary float32/float64 logits",
+                tce_value,
+                "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
+                "row's target with gather or advanced indexing.",
+                FUSED,
+            ),
+            Group(
+                "gradient",
+                2,
+                "a 0-d tensor of the logits' dtype, on the autograd graph, with the right gradient",
+                tce_gradient,
+                "build the loss only from torch operations on the logits tensor (no .numpy(), "
+                ".item(), float() or .detach() on the way), keep its dtype, and reduce to a "
+                "0-d tensor with .mean().",
+                GRADS,
+            ),
+            Group(
+                "large",
+                2,
+                "float32 logits up to ±1e4: finite value and gradient",
+                tce_large,
+                "log(softmax(x)) gives log(0) = -inf for an underflowed probability, and its "
+                "backward pass multiplies 1/0 by 0, giving NaN gradients; use "
+                "x - torch.logsumexp(x, dim=1, keepdim=True) (or subtract the maximum "
+                "yourself).",
+                GRADS,
+            ),
+        ),
+    ),
+    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", LOGSOFT),
+    multiple_choice(ASSIGNMENT, "q2", "d", "abcd", FUSED),
+    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", PRECISION),
+)

@@ -1,0 +1,1 @@
+"""Correct and mutant implementations of the graded names, per assignment."""
