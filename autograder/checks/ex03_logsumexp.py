@@ -80,6 +80,11 @@ def lse_axis():
         lse_case(x, axis=-1, keepdims=True),
         lse_case(x, axis=0, keepdims=True),
         lse_case(x, axis=None, keepdims=True),
+        # Rows on very different scales, square so that a maximum without keepdims broadcasts
+        # silently along the wrong axis, and a single global maximum underflows the last rows.
+        lse_case(
+            np.array([[400.0, 401.0, 399.0], [-400.0, -401.0, -399.5], [1.0, 2.0, 3.0]]), axis=1
+        ),
     ]
 
 
