@@ -1,0 +1,149 @@
+"""The ex03_logsumexp checks: fair to every correct implementation, precise about mutants."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograder
+from autograder import oracle
+from autograder.checks import get_check
+
+ASSIGNMENT = "ex03_logsumexp"
+NAMES = ("logsumexp", "logaddexp", "online_logsumexp")
+
+
+def _load_mutants():
+    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MUTANTS = _load_mutants()
+
+
+def _define(name: str, source: str):
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace[name]
+
+
+def _grade_quietly(name, obj, capsys, recwarn):
+    report = autograder.grade_function(ASSIGNMENT, name, obj)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "", "grading printed something"
+    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
+    return report
+
+
+CORRECT_CASES = [
+    pytest.param(name, source, id=f"{name}-{i}")
+    for name, sources in MUTANTS.CORRECT.items()
+    for i, source in enumerate(sources)
+]
+MUTANT_CASES = [
+    pytest.param(name, source, groups, id=f"{name}-{i}")
+    for name, mutants in MUTANTS.MUTANTS.items()
+    for i, (source, groups) in enumerate(mutants)
+]
+
+
+def test_every_name_has_correct_variants_and_mutants():
+    for name in NAMES:
+        assert len(MUTANTS.CORRECT[name]) >= 3, name
+        assert len(MUTANTS.MUTANTS[name]) >= 1, name
+        assert len(get_check(ASSIGNMENT, name).groups) >= 2, name
+
+
+@pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
+def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
+def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    failed = {group.name for group in report.groups if not group.passed}
+    assert failed == groups, str(report)
+    all_groups = {group.name for group in report.groups}
+    if groups and groups != all_groups:  # partial credit for the groups where it does not break
+        assert 0 < report.score < report.max_score, str(report)
+    for group in report.groups:
+        assert bool(group.feedback) == (not group.passed), str(report)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_gets_full_marks(name, capsys, recwarn):
+    reference = importlib.import_module("solutions.logsumexp")
+    report = _grade_quietly(name, getattr(reference, name), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+def test_naive_logsumexp_feedback_names_overflow_and_the_section(capsys, recwarn):
+    source, _ = MUTANTS.MUTANTS["logsumexp"][0]
+    report = _grade_quietly("logsumexp", _define("logsumexp", source), capsys, recwarn)
+    large = next(g for g in report.groups if g.name == "large")
+    assert "overflowed in an intermediate step" in large.feedback
+    assert "subtract the maximum" in large.feedback
+    assert "The shift identity" in large.feedback
+    assert "group 'large'" in large.feedback
+
+
+def test_dtype_mutant_feedback_says_changed_dtype(capsys, recwarn):
+    source, _ = MUTANTS.MUTANTS["logsumexp"][2]
+    report = _grade_quietly("logsumexp", _define("logsumexp", source), capsys, recwarn)
+    float32 = next(g for g in report.groups if g.name == "float32")
+    assert "changed dtype float32 → float64" in float32.feedback
+
+
+def test_logaddexp_infinity_mutant_feedback_says_nan(capsys, recwarn):
+    source, _ = MUTANTS.MUTANTS["logaddexp"][1]
+    report = _grade_quietly("logaddexp", _define("logaddexp", source), capsys, recwarn)
+    infinities = next(g for g in report.groups if g.name == "infinities")
+    assert "returned nan" in infinities.feedback
+
+
+def test_two_pass_online_mutant_is_told_about_the_one_shot_iterator(capsys, recwarn):
+    source, _ = MUTANTS.MUTANTS["online_logsumexp"][1]
+    report = _grade_quietly(
+        "online_logsumexp", _define("online_logsumexp", source), capsys, recwarn
+    )
+    basic = next(g for g in report.groups if g.name == "basic")
+    assert "do not iterate it twice" in basic.feedback
+
+
+def test_multiple_choice_key_and_feedback_never_reveals_it():
+    for question, answer in MUTANTS.ANSWERS.items():
+        autograder.check(ASSIGNMENT, question, answer, "answer")
+        autograder.check(ASSIGNMENT, question, f" {answer.upper()} ", "answer")
+        wrong = next(letter for letter in "abcd" if letter != answer)
+        with pytest.raises(AssertionError) as failure:
+            autograder.check(ASSIGNMENT, question, wrong, "answer")
+        assert f"'{answer}'" not in str(failure.value)
+        with pytest.raises(AssertionError, match="must be one of"):
+            autograder.check(ASSIGNMENT, question, "z", "answer")
+
+
+def test_logsumexp_oracle_against_closed_forms():
+    assert oracle.logsumexp([1000.0, 1000.0]) == 1000.0 + math.log(2.0)
+    assert oracle.logsumexp([0.0, -40.0]) == pytest.approx(math.log1p(math.exp(-40.0)), rel=1e-15)
+    assert oracle.logsumexp([]) == -math.inf
+    assert math.isnan(oracle.logsumexp([1.0, math.nan]))
+    got = oracle.logsumexp_axis(np.array([[400.0, 401.0, 399.0], [1.0, 2.0, 3.0]]), axis=1)
+    assert got[0] == pytest.approx(401.0 + math.log1p(math.exp(-1.0) + math.exp(-2.0)), rel=1e-15)
+
+
+def test_axis_case_catches_a_global_shift():
+    # The refined axis group holds rows 800 apart: one global maximum underflows the lower row.
+    x = np.array([[400.0, 401.0, 399.0], [-400.0, -401.0, -399.5], [1.0, 2.0, 3.0]])
+    with np.errstate(divide="ignore"):
+        global_shift = x.max() + np.log(np.sum(np.exp(x - x.max()), axis=1))
+    assert global_shift[1] == -np.inf
+    assert np.isfinite(oracle.logsumexp_axis(x, axis=1)).all()
