@@ -289,7 +289,7 @@ def between_dtypes():
         between_case(1.0, 1.0 + 1e-10, "float32"),
         between_case(1.0, 1.0 + 2.0**-23, "float32"),
         between_case(100.0, 1000.0, "float16"),
-        between_case(-5e-8, 1e-7, "float16"),
+        between_case(5e-8, 1e-7, "float16"),
         between_case(3.14159, 2.71828, "float32"),
     ]
 
