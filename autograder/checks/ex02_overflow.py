@@ -265,7 +265,9 @@ _SIGMOID_HINT = (
     "1/(1 + exp(-x)) overflows in exp(-x) for x below about -709.78 (float64) or -88.72 "
     "(float32); branch on the sign and only ever exponentiate -|x|: z = exp(-|x|), then 1/(1 + z) "
     "for x ≥ 0 and z/(1 + z) for x < 0. np.where evaluates both branches, so compute z first "
-    "(or index with a mask) instead of putting exp(x) inside np.where."
+    "(or index with a mask) instead of putting exp(x) inside np.where. Keep relative accuracy "
+    "too: exponentiating a computed quantity such as -softplus(-x) multiplies its rounding error "
+    "by |x|."
 )
 
 CHECKS: dict[str, Check] = checks_dict(

@@ -1,0 +1,161 @@
+"""The ex02_overflow checks: fair to every correct implementation, precise about mutants."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograder
+from autograder import oracle
+from autograder.checks import get_check
+
+ASSIGNMENT = "ex02_overflow"
+NAMES = ("log_product", "stable_sigmoid", "softplus", "clipped_bce")
+
+
+def _load_mutants():
+    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MUTANTS = _load_mutants()
+
+
+def _define(name: str, source: str):
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace[name]
+
+
+def _grade_quietly(name, obj, capsys, recwarn):
+    report = autograder.grade_function(ASSIGNMENT, name, obj)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "", "grading printed something"
+    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
+    return report
+
+
+def _feedback(name: str, mutant: int, group: str, capsys, recwarn) -> str:
+    source, _ = MUTANTS.MUTANTS[name][mutant]
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    return next(g for g in report.groups if g.name == group).feedback
+
+
+CORRECT_CASES = [
+    pytest.param(name, source, id=f"{name}-{i}")
+    for name, sources in MUTANTS.CORRECT.items()
+    for i, source in enumerate(sources)
+]
+MUTANT_CASES = [
+    pytest.param(name, source, groups, id=f"{name}-{i}")
+    for name, mutants in MUTANTS.MUTANTS.items()
+    for i, (source, groups) in enumerate(mutants)
+]
+
+
+def test_every_name_has_correct_variants_and_mutants():
+    for name in NAMES:
+        assert len(MUTANTS.CORRECT[name]) >= 3, name
+        assert len(MUTANTS.MUTANTS[name]) >= 1, name
+        assert len(get_check(ASSIGNMENT, name).groups) >= 2, name
+
+
+@pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
+def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
+def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    failed = {group.name for group in report.groups if not group.passed}
+    assert failed == groups, str(report)
+    for group in report.groups:
+        if not group.passed:
+            assert f"group '{group.name}'" in group.feedback
+            assert "Re-read: Chapter 2" in group.feedback
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_gets_full_marks(name, capsys, recwarn):
+    reference = importlib.import_module("solutions.overflow")
+    report = _grade_quietly(name, getattr(reference, name), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+def test_naive_sigmoid_feedback_names_the_trapped_overflow(capsys, recwarn):
+    feedback = _feedback("stable_sigmoid", 0, "large", capsys, recwarn)
+    assert "overflowed in an intermediate step" in feedback
+    assert "overflow trapped" in feedback
+    assert "Stable sigmoid and softplus" in feedback
+
+
+def test_where_sigmoid_is_told_that_np_where_evaluates_both_branches(capsys, recwarn):
+    feedback = _feedback("stable_sigmoid", 1, "large", capsys, recwarn)
+    assert "np.where evaluates both branches" in feedback
+
+
+def test_naive_softplus_feedback_names_underflow_and_cancellation(capsys, recwarn):
+    feedback = _feedback("softplus", 0, "negative", capsys, recwarn)
+    assert "— underflow" in feedback
+    assert "catastrophic cancellation" in feedback and "log1p" in feedback
+
+
+def test_naive_product_feedback_names_the_log_of_an_underflowed_zero(capsys, recwarn):
+    feedback = _feedback("log_product", 0, "underflow", capsys, recwarn)
+    assert "the log of an underflowed 0" in feedback
+    assert "work in the log domain" in feedback
+
+
+def test_unclipped_bce_feedback_names_the_epsilon_guard(capsys, recwarn):
+    feedback = _feedback("clipped_bce", 0, "extreme", capsys, recwarn)
+    assert "returned inf" in feedback or "returned nan" in feedback
+    assert "epsilon guard" in feedback
+
+
+def test_broadcasting_bce_is_told_about_shapes(capsys, recwarn):
+    feedback = _feedback("clipped_bce", 1, "bad_input", capsys, recwarn)
+    assert "instead of raising ValueError" in feedback
+    assert "(3, 1) and (3,)" in feedback
+
+
+def test_multiple_choice_key_and_feedback_never_reveals_it():
+    for question, answer in MUTANTS.ANSWERS.items():
+        autograder.check(ASSIGNMENT, question, answer, "answer")
+        wrong = next(letter for letter in "abcd" if letter != answer)
+        with pytest.raises(AssertionError) as failure:
+            autograder.check(ASSIGNMENT, question, wrong, "answer")
+        assert f"'{answer}'" not in str(failure.value)
+
+
+def test_log_product_oracle():
+    assert oracle.log_product([0.5, 0.25]) == math.log(0.125)
+    assert oracle.log_product([0.01] * 200) == pytest.approx(200 * math.log(0.01), rel=1e-15)
+    assert oracle.log_product([0.3, 0.0]) == -math.inf
+    assert oracle.log_product([]) == 0.0
+
+
+def test_clipped_bce_oracle_uses_the_float64_clipping_bounds():
+    eps = 1e-7
+    assert oracle.clipped_bce([1.0], [0.0]) == pytest.approx(-math.log(eps), rel=1e-15)
+    upper = 1.0 - eps  # rounded in float64, as an implementation computes it
+    assert oracle.clipped_bce([0.0], [1.0]) == pytest.approx(-math.log(1.0 - upper), rel=1e-15)
+    got = oracle.clipped_bce([1.0, 0.0], [0.8, 0.3])
+    assert got == pytest.approx(-(math.log(0.8) + math.log1p(-0.3)) / 2, rel=1e-15)
+
+
+def test_sigmoid_and_softplus_oracles_in_the_tails():
+    assert oracle.sigmoid(-1000.0) == pytest.approx(math.exp(-1000.0 + 0.0), abs=0.0)
+    assert oracle.sigmoid(-700.0) == pytest.approx(math.exp(-700.0), rel=1e-15)
+    assert oracle.softplus(-40.0) == pytest.approx(math.exp(-40.0), rel=1e-15)
+    assert oracle.softplus(1000.0) == 1000.0
+    assert np.isnan(oracle.sigmoid(math.nan))
