@@ -69,8 +69,10 @@ def softmax(x: ArrayLike, axis: int | None = -1) -> np.ndarray:
         return np.empty_like(a)
     if axis is None:
         return softmax(a.reshape(-1), axis=-1).reshape(a.shape)
-    _, e, _ = _shifted_exp(a, axis)
-    with np.errstate(invalid="ignore"):
+    amax = np.max(a, axis=axis, keepdims=True)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        e = np.subtract(a, amax)  # <= 0 where the max is finite; overflow only to -inf
+        np.exp(e, out=e)  # one temporary, exponentiated in place
         total = np.sum(e, axis=axis, keepdims=True)
         e /= total
     return e
