@@ -1,0 +1,637 @@
+"""Checks for ex05_clipping: ``clip_by_value``, ``clip_by_global_norm``, ``sgd_with_clipping``,
+q1, q2, q3.
+
+Tolerances.
+
+* ``clip_by_value`` is an exact operation (a clamp moves no bits it keeps), so the result must
+  equal the reference exactly, with the bound rounded to each array's dtype.
+* ``clip_by_global_norm``: the norm √(Σ gᵢ²) of n entries computed by any recursive,
+  pairwise or blocked summation in a dtype with unit roundoff u has relative error at most about
+  (n/2 + 2)·u, i.e. at most n + 4 ULPs of that dtype; the clipped entries gᵢ·c inherit the
+  coefficient's error plus one rounding. Both are judged against a 60-digit oracle within
+  2n + 8 ULPs of the least precise dtype among the arrays — loose enough for a float32
+  accumulation (the way ``torch.nn.utils.clip_grad_norm_`` works on float32 tensors), far too
+  tight for a norm that overflowed to inf, underflowed to 0 or ignored ε (relative error
+  ε/‖g‖, millions of ULPs at the norms used here).
+* ``sgd_with_clipping`` is compared with the reference run on the same ``grad_fn`` (the verdict
+  runs the same driver with :func:`solutions.clipping.sgd_with_clipping`). The objective is a
+  contraction near its minimiser, so rounding differences between correct implementations stay
+  at the level of a few ULPs of the iterates; the path, final θ and gradient norms must agree to
+  a relative 1e-8 of their scale, and the list of clipped steps exactly (every case keeps the
+  norms at least 0.1 % away from ``max_norm``, so no rounding can move a step across the
+  threshold).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder import compare, oracle
+from autograder.checks.common import checks_dict, label, multiple_choice
+from autograder.drivers.ex05_clipping import sgd_run
+from autograder.feedback import shorten
+from autograder.spec import Case, Check, Group, Outcome
+
+ASSIGNMENT = "ex05_clipping"
+CHAPTER = "Chapter 5, Gradient clipping"
+CLIP_MATH = f"{CHAPTER} § Clip by value and clip by norm"
+GLOBAL = f"{CHAPTER} § The global norm and clip_grad_norm_ on a real model"
+STABLE = f"{CHAPTER} § Computing a norm without overflow or underflow"
+SPIKES = f"{CHAPTER} § A controlled experiment: one bad batch"
+MONITOR = f"{CHAPTER} § Monitoring gradient norms during training"
+
+FRESH = "autograder.drivers.ex05_clipping:fresh_arrays"
+SGD = "autograder.drivers.ex05_clipping:sgd_run"
+PATH_RTOL = 1e-8
+
+
+# ----------------------------------------------------------------------------- shared helpers
+
+
+def _array_list(value: Any, n_arrays: int, what: str) -> tuple[list[np.ndarray] | None, str | None]:
+    """The returned value as a list of ``n_arrays`` NumPy arrays, or a problem."""
+    if not isinstance(value, list):
+        return None, f"returned {shorten(value)} where {what} (a list of arrays) was expected"
+    if len(value) != n_arrays:
+        return None, f"returned {len(value)} arrays for {n_arrays} gradient arrays"
+    arrays = []
+    for i, item in enumerate(value):
+        if not isinstance(item, np.ndarray) or item.dtype.kind != "f":
+            return None, f"element {i} of {what} is {shorten(item)}, not a floating NumPy array"
+        arrays.append(item)
+    return arrays, None
+
+
+def _compare_arrays(
+    got: list[np.ndarray],
+    grads: list[np.ndarray],
+    expected: list[np.ndarray],
+    unit: Any = None,
+    **tolerance: Any,
+) -> str | None:
+    """Shape, dtype and values of each returned array against the expected float64 values.
+
+    ULP tolerances are counted in ``unit`` (a dtype; each array's own dtype when ``None``).
+    """
+    for i, (g, original, want) in enumerate(zip(got, grads, expected, strict=True)):
+        if g.shape != original.shape:
+            return f"array {i} has shape {g.shape} where {original.shape} was expected"
+        if g.dtype != original.dtype:
+            return f"array {i} changed dtype {original.dtype.name} → {g.dtype.name}"
+        problem = compare.close(g, want, dtype=unit or original.dtype, **tolerance)
+        if problem:
+            return f"array {i}: {problem}"
+    return None
+
+
+# ----------------------------------------------------------------------------- clip_by_value
+
+
+def value_case(grads: list[np.ndarray], clip_value: float, *, fresh: bool = False) -> Case:
+    """A case for ``clip_by_value(grads, clip_value)``: exact clamp, dtype and shape kept.
+
+    With ``fresh`` the verdict also requires new arrays (no memory shared with the inputs).
+    """
+    from solutions.clipping import clip_by_value
+
+    expected = [e.astype(np.float64) for e in clip_by_value(grads, clip_value)]
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.returned(outcome)
+        if problem:
+            return problem
+        got, problem = _array_list(outcome["value"], len(grads), "the clipped gradients")
+        if problem:
+            return problem
+        problem = _compare_arrays(got, grads, expected, atol=0.0, tolerance_note="a clamp is exact")
+        if problem:
+            return problem
+        if fresh and outcome.get("aliased"):
+            return (
+                "returned an array that shares memory with an input gradient; return new "
+                "arrays, so that changing the result cannot change the caller's gradients"
+            )
+        return None
+
+    payload = {"grads": grads, "args": [clip_value]}
+    return Case(label(grads=grads, clip_value=clip_value), payload, verdict, harness=FRESH)
+
+
+def value_basic():
+    rng = np.random.default_rng(501)
+    return [
+        value_case([np.array([0.5, -3.0, 2.0, -0.25])], 1.0),
+        value_case([rng.normal(0, 2, (3, 4)), rng.normal(0, 5, 7)], 1.5),
+        value_case([np.array([1000.0, 1.0])], 1.0),
+        value_case([rng.normal(0, 1, 6), rng.normal(0, 1, (2, 2)), np.array([0.3])], 0.1),
+    ]
+
+
+def value_edges():
+    inf, nan = np.inf, np.nan
+    return [
+        value_case([np.array([inf, -inf, 0.5])], 2.0),
+        value_case([np.array([nan, 3.0, -3.0])], 1.0),
+        value_case([], 1.0),
+        value_case([np.array([]), np.array([4.0])], 1.0),
+        value_case([np.array(7.5)], 2.0),
+    ]
+
+
+def value_dtype():
+    rng = np.random.default_rng(502)
+    return [
+        value_case([rng.normal(0, 3, 10).astype(np.float32)], 0.1),
+        value_case([rng.normal(0, 3, (2, 3)).astype(np.float16)], 1.5),
+        value_case([rng.normal(0, 3, 4).astype(np.float32), rng.normal(0, 3, 4)], 1.0),
+    ]
+
+
+def value_copies():
+    rng = np.random.default_rng(503)
+    return [
+        value_case([np.array([0.1, -0.2, 0.3])], 1.0, fresh=True),
+        value_case([rng.uniform(-0.5, 0.5, (2, 3)), np.array([5.0])], 1.0, fresh=True),
+    ]
+
+
+# ----------------------------------------------------------------------------- clip_by_global_norm
+
+
+def norm_case(
+    grads: list[np.ndarray],
+    max_norm: float,
+    eps: float | None = None,
+    *,
+    fresh: bool = False,
+) -> Case:
+    """A case for ``clip_by_global_norm(grads, max_norm[, eps=eps])`` against the oracle."""
+    kwargs = {} if eps is None else {"eps": eps}
+    shown = label(grads=grads, max_norm=max_norm, **kwargs)
+    payload = {"grads": grads, "args": [max_norm], "kwargs": kwargs}
+    if not np.isfinite(oracle.global_norm(grads)):
+        return Case(shown, payload, _raises_floating_point_error, harness=FRESH)
+
+    expected, norm = oracle.clip_by_global_norm(grads, max_norm, 1e-6 if eps is None else eps)
+    n_entries = sum(g.size for g in grads)
+    dtypes = [g.dtype for g in grads] or [np.dtype(np.float64)]
+    coarsest = max(dtypes, key=lambda d: np.finfo(d).eps)
+    ulps = 2 * n_entries + 8
+    note = f"{ulps:g} ULPs = 2n + 8 for n = {n_entries} entries"
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.returned(outcome)
+        if problem:
+            return problem
+        value = outcome["value"]
+        if not isinstance(value, list) or len(value) != 2:
+            return (
+                f"returned {shorten(value)} where a pair (clipped arrays, norm before "
+                "clipping) was expected"
+            )
+        got_norm = value[1]
+        if isinstance(got_norm, bool) or not isinstance(got_norm, int | float | np.ndarray):
+            return f"returned the norm as {shorten(got_norm)}, not a number"
+        if np.ndim(got_norm) != 0:
+            return f"returned the norm as {shorten(got_norm)}, not a single number"
+        problem = compare.close(got_norm, norm, dtype=coarsest, ulps=ulps, tolerance_note=note)
+        if problem:
+            return f"the norm before clipping {problem}"
+        arrays, problem = _array_list(value[0], len(grads), "the clipped gradients")
+        if problem:
+            return problem
+        problem = _compare_arrays(arrays, grads, expected, coarsest, ulps=ulps, tolerance_note=note)
+        if problem:
+            return problem
+        if fresh and outcome.get("aliased"):
+            return (
+                "returned an array that shares memory with an input gradient; return new "
+                "arrays even when no clipping is needed"
+            )
+        return None
+
+    return Case(shown, payload, verdict, harness=FRESH)
+
+
+def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
+    problem = compare.raised(outcome, "FloatingPointError")
+    if problem and outcome["status"] == "returned":
+        return (
+            f"{problem}; a gradient containing inf or NaN (or a norm beyond the float range) "
+            "cannot be rescued by rescaling"
+        )
+    return problem
+
+
+def norm_basic():
+    rng = np.random.default_rng(511)
+    return [
+        norm_case([np.array([3.0, 4.0])], 1.0),
+        norm_case([np.array([0.3, -0.4])], 1.0),
+        norm_case([rng.normal(0, 3, 20)], 2.5),
+        norm_case([rng.normal(0, 1, (4, 5))], 100.0),
+        norm_case([rng.normal(0, 10, (3, 3))], 0.5),
+    ]
+
+
+def norm_global():
+    rng = np.random.default_rng(512)
+    return [
+        norm_case([np.array([3.0]), np.array([4.0])], 1.0),
+        norm_case([rng.normal(0, 1, (3, 4)), rng.normal(0, 20, 5), rng.normal(0, 0.1, 2)], 5.0),
+        norm_case([np.array([0.6, 0.0]), np.array([[0.8]])], 0.5),
+        norm_case([rng.normal(0, 1, 8), np.zeros(3), rng.normal(0, 4, (2, 2))], 2.0),
+    ]
+
+
+def norm_eps():
+    return [
+        norm_case([np.array([2e-6])], 1e-6),
+        norm_case([np.array([1.2e-6, -1.6e-6])], 1e-6),
+        norm_case([np.array([0.9, 1.2])], 1.0, eps=0.5),
+        norm_case([np.array([3.0, 4.0])], 1.0, eps=0.0),
+        norm_case([np.zeros(3)], 1.0),
+    ]
+
+
+def norm_hard():
+    rng = np.random.default_rng(513)
+    return [
+        norm_case([np.array([1e200, -2e200, 3e200])], 1.0),
+        norm_case([np.array([1e-200, 3e-200]), np.array([-2e-200])], 1.0),
+        norm_case([np.array([1e200]), np.array([1e-200, 1.0])], 10.0),
+        norm_case([np.full(4, 1e154)], 5.0),
+        norm_case([(1e20 * rng.normal(0, 1, 6)).astype(np.float32)], 1.0),
+        norm_case([np.array([1e-25, -3e-30, 2e-25], dtype=np.float32)], 1.0),
+    ]
+
+
+def norm_nonfinite():
+    return [
+        norm_case([np.array([1.0, np.inf])], 1.0),
+        norm_case([np.array([0.5]), np.array([np.nan, 2.0])], 1.0),
+        norm_case([np.array([-np.inf, 3.0], dtype=np.float32)], 1.0),
+        norm_case([np.full(4, 1e308)], 1.0),
+    ]
+
+
+def norm_dtype():
+    rng = np.random.default_rng(514)
+    return [
+        norm_case([rng.normal(0, 3, 10).astype(np.float32)], 1.0, fresh=True),
+        norm_case([rng.normal(0, 2, (2, 3)).astype(np.float16)], 1.0, fresh=True),
+        norm_case([rng.normal(0, 1, 4).astype(np.float32), rng.normal(0, 1, 3)], 2.0, fresh=True),
+        norm_case([np.array([0.1, -0.2]), np.array([[0.05]])], 10.0, fresh=True),
+    ]
+
+
+# ----------------------------------------------------------------------------- sgd_with_clipping
+
+
+def bowl(
+    center: list[float],
+    curvature: list[float],
+    lam: float = 0.0,
+    spikes: list | None = None,
+    noise: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """A quadratic bowl (diagonal curvature) with an optional quartic rim, spikes and noise."""
+    problem: dict[str, Any] = {
+        "A": np.diag(np.asarray(curvature, dtype=np.float64)),
+        "center": np.asarray(center, dtype=np.float64),
+        "lam": float(lam),
+        "spikes": [[step, np.asarray(vector, dtype=np.float64)] for step, vector in spikes or []],
+    }
+    if noise is not None:
+        problem["noise"] = noise
+    return problem
+
+
+def sgd_case(
+    problem: dict[str, Any],
+    theta0: list[float],
+    lr: float,
+    n_steps: int,
+    max_norm: float | None = None,
+) -> Case:
+    """A case for ``sgd_with_clipping``; the verdict compares with the reference run."""
+    from solutions.clipping import sgd_with_clipping
+
+    payload: dict[str, Any] = {
+        "problem": problem,
+        "theta0": np.asarray(theta0, dtype=np.float64),
+        "lr": lr,
+        "n_steps": n_steps,
+    }
+    if max_norm is not None:
+        payload["max_norm"] = max_norm
+    reference = sgd_run(sgd_with_clipping, payload, trap_overflow=False, time_limit=60.0)
+    assert reference["status"] == "returned", reference
+    expected = reference["value"]
+    if max_norm is not None:
+        margin = np.abs(expected["grad_norms"] - max_norm) / max_norm
+        assert margin.size == 0 or margin.min() > 1e-3, "a norm too close to max_norm"
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        return _sgd_verdict(payload, expected, outcome)
+
+    parts = {"theta0": payload["theta0"], "lr": lr, "n_steps": n_steps}
+    if max_norm is not None:
+        parts["max_norm"] = max_norm
+    spikes = [step for step, _ in problem["spikes"]]
+    shown = label(**parts) + (f", gradient spikes at steps {spikes}" if spikes else "")
+    return Case(shown, payload, verdict, harness=SGD)
+
+
+def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome) -> str | None:
+    problem = compare.returned(outcome)
+    if problem:
+        return problem
+    n_steps = payload["n_steps"]
+    steps = outcome["steps_seen"]
+    if steps != list(range(n_steps)):
+        if len(steps) != n_steps:
+            return f"called grad_fn {len(steps)} times for n_steps = {n_steps}"
+        return (
+            f"called grad_fn with steps {shorten(steps, 60)} where "
+            f"{shorten(list(range(n_steps)), 60)} was expected"
+        )
+    value = outcome["value"]
+    if not isinstance(value, dict):
+        return f"returned {shorten(value)} where a dict was expected"
+    for key in ("theta", "path", "grad_norms", "clipped"):
+        if key not in value:
+            return f"returned a dict without the key {key!r} (keys: {sorted(value)})"
+    theta0 = payload["theta0"]
+    path_scale = np.nanmax(np.abs(np.where(np.isfinite(expected["path"]), expected["path"], 0)))
+    atol = PATH_RTOL * (1.0 + path_scale)
+    note = f"relative {PATH_RTOL:g} of the path's scale"
+
+    path = _as_float(value["path"])
+    want_shape = (n_steps + 1,) + theta0.shape
+    if path is None or path.shape != want_shape:
+        shape = None if path is None else path.shape
+        return (
+            f"returned a path of shape {shape} where {want_shape} (n_steps + 1 iterates, "
+            "theta0 first) was expected"
+        )
+    if not np.array_equal(path[0], theta0):
+        return f"path[0] is {shorten(path[0])}, not theta0 = {shorten(theta0)}"
+    problem = compare.close(path, expected["path"], atol=atol, tolerance_note=note)
+    if problem:
+        return f"path: {problem}"
+    theta = _as_float(value["theta"])
+    if theta is None or theta.shape != theta0.shape:
+        return f"returned theta {shorten(value['theta'])} of the wrong shape"
+    problem = compare.close(theta, expected["theta"], atol=atol, tolerance_note=note)
+    if problem:
+        return f"final theta: {problem}"
+    norms = _as_float(value["grad_norms"])
+    if norms is None or norms.shape != (n_steps,):
+        shape = None if norms is None else norms.shape
+        return f"returned grad_norms of shape {shape} where ({n_steps},) was expected"
+    ref_norms = expected["grad_norms"]
+    problem = compare.close(
+        norms,
+        ref_norms,
+        atol=PATH_RTOL * np.abs(ref_norms),
+        tolerance_note=f"relative {PATH_RTOL:g}",
+    )
+    if problem:
+        return f"grad_norms (the norms before clipping): {problem}"
+    clipped = _as_int_list(value["clipped"])
+    if clipped is None:
+        return f"returned clipped = {shorten(value['clipped'])}, not a list of step indices"
+    if clipped != expected["clipped"]:
+        return (
+            f"returned clipped = {shorten(clipped, 60)} where the steps at which clipping changed "
+            f"the gradient are {shorten(expected['clipped'], 60)}"
+        )
+    return None
+
+
+def _as_float(value: Any) -> np.ndarray | None:
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array
+
+
+def _as_int_list(value: Any) -> list[int] | None:
+    if isinstance(value, np.ndarray):
+        value = list(value.ravel()) if value.ndim else None
+    if not isinstance(value, list):
+        return None
+    result = []
+    for item in value:
+        if isinstance(item, bool):
+            return None
+        if isinstance(item, np.ndarray) and item.ndim == 0 and item.dtype.kind in "iu":
+            item = int(item)
+        if not isinstance(item, int | np.integer):
+            return None
+        result.append(int(item))
+    return result
+
+
+def sgd_plain():
+    rng = np.random.default_rng(521)
+    return [
+        sgd_case(bowl([1.0, -2.0], [1.0, 3.0]), [0.0, 0.0], 0.1, 25),
+        sgd_case(
+            bowl([0.5, 0.5, -1.0], [2.0, 1.0, 0.5], noise=rng.normal(0, 0.3, (30, 3))),
+            [2.0, -1.0, 0.0],
+            0.2,
+            30,
+        ),
+        sgd_case(bowl([1.0, 1.0], [1.0, 1.0], lam=0.1, spikes=[(4, [3.0, -3.0])]), [0, 0], 0.1, 12),
+        sgd_case(bowl([1.0], [1.0]), [3.0], 0.5, 0),
+    ]
+
+
+def sgd_clipping():
+    rng = np.random.default_rng(522)
+    spiky = bowl(
+        [1.0, -2.0],
+        [1.0, 4.0],
+        lam=0.5,
+        spikes=[(5, [180.0, -120.0]), (17, [-90.0, 250.0]), (30, [400.0, 10.0])],
+        noise=rng.normal(0, 0.05, (40, 2)),
+    )
+    return [
+        sgd_case(spiky, [0.0, 0.0], 0.05, 40, max_norm=5.0),
+        sgd_case(spiky, [3.0, 1.0], 0.05, 40, max_norm=20.0),
+        sgd_case(bowl([0.0, 0.0, 0.0], [1.0, 1.0, 1.0]), [30.0, -40.0, 0.0], 0.1, 15, max_norm=2.0),
+        sgd_case(
+            bowl([1.0, 2.0], [1.0, 2.0], noise=rng.normal(0, 0.1, (10, 2))), [1, 2], 0.1, 10, 1.0
+        ),
+    ]
+
+
+def sgd_hard():
+    return [
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(3, [1e200, -2e200])]),
+            [0.0, 0.0],
+            0.1,
+            8,
+            max_norm=1.0,
+        ),
+        sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5),
+        sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5, max_norm=1.0),
+    ]
+
+
+_NORM_HINT = (
+    "√(Σ gᵢ²) squares every entry first: (1e200)² overflows to inf (and then max_norm / inf "
+    "= 0 silently zeroes the gradient), (1e-200)² underflows to 0, and in float32 the same "
+    "happens already at 1e20 and 1e-23. Scale by the largest magnitude m first: "
+    "‖g‖ = m·√(Σ (gᵢ/m)²)."
+)
+
+CHECKS: dict[str, Check] = checks_dict(
+    Check(
+        ASSIGNMENT,
+        "clip_by_value",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary gradients of several shapes",
+                value_basic,
+                "clamp every component independently to [-clip_value, clip_value] "
+                "(np.clip, or np.minimum(np.maximum(g, -c), c)) and return one array per "
+                "input array, in the same order and shape.",
+                CLIP_MATH,
+            ),
+            Group(
+                "edges",
+                1,
+                "±inf, NaN, empty list and empty or 0-d arrays",
+                value_edges,
+                "±inf clamps to ±clip_value, NaN stays NaN (clipping must not hide a NaN: it "
+                "means the gradient is already broken), and empty inputs give empty outputs.",
+                CLIP_MATH,
+            ),
+            Group(
+                "dtype",
+                1,
+                "float32 and float16 gradients keep their dtype",
+                value_dtype,
+                "do not convert the gradients to float64; clip each array in its own dtype.",
+                CLIP_MATH,
+            ),
+            Group(
+                "copies",
+                1,
+                "new arrays, inputs unchanged, also when nothing needs clipping",
+                value_copies,
+                "return new arrays (np.clip without out=, or g.copy()); never hand back the "
+                "caller's array or change it in place.",
+                CLIP_MATH,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "clip_by_global_norm",
+        (
+            Group(
+                "basic",
+                2,
+                "one gradient array, norms above and below max_norm",
+                norm_basic,
+                "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm + "
+                "eps)) and return (clipped arrays, norm before clipping).",
+                CLIP_MATH,
+            ),
+            Group(
+                "global",
+                1,
+                "several arrays share one global norm",
+                norm_global,
+                "the norm that matters is the global one, √(Σₚ ‖g⁽ᵖ⁾‖²) over all arrays, and "
+                "every array is multiplied by the same factor; clipping each array by its own "
+                "norm changes the direction of the update.",
+                GLOBAL,
+            ),
+            Group(
+                "eps",
+                1,
+                "the ε of clip_grad_norm_: factor max_norm / (norm + eps)",
+                norm_eps,
+                "torch.nn.utils.clip_grad_norm_ divides by norm + eps (default 1e-6) and clamps "
+                "the factor to 1; use the eps argument rather than a hard-coded constant, and "
+                "note that an all-zero gradient has norm 0 and stays unchanged.",
+                GLOBAL,
+            ),
+            Group(
+                "hard",
+                3,
+                "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)",
+                norm_hard,
+                _NORM_HINT,
+                STABLE,
+            ),
+            Group(
+                "nonfinite",
+                1,
+                "inf or NaN gradients raise FloatingPointError",
+                norm_nonfinite,
+                "a non-finite norm means the gradient is already broken and clipping cannot "
+                "repair it: raise FloatingPointError (as clip_grad_norm_ does with "
+                "error_if_nonfinite=True) instead of returning zeroed or NaN arrays.",
+                MONITOR,
+            ),
+            Group(
+                "dtype",
+                1,
+                "float32/float16 gradients keep their dtype; new arrays, inputs unchanged",
+                norm_dtype,
+                "return new arrays in each gradient's own dtype (compute the norm in float64 "
+                "if you like, but cast the clipped arrays back), also when no clipping is needed.",
+                GLOBAL,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "sgd_with_clipping",
+        (
+            Group(
+                "plain",
+                2,
+                "no max_norm: plain gradient descent, its path and its gradient norms",
+                sgd_plain,
+                "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path holds "
+                "n_steps + 1 iterates starting with theta0, grad_norms the n_steps norms and "
+                "clipped is empty without max_norm.",
+                SPIKES,
+            ),
+            Group(
+                "clipping",
+                3,
+                "gradient spikes clipped by global norm",
+                sgd_clipping,
+                "clip every gradient by its norm, g·min(1, max_norm / (‖g‖ + 1e-6)), before the "
+                "update; record the norm before clipping and the index of every step at which "
+                "the factor was below 1.",
+                MONITOR,
+            ),
+            Group(
+                "hard",
+                1,
+                "spikes of 1e200 and gradients of 1e-200",
+                sgd_hard,
+                _NORM_HINT,
+                STABLE,
+            ),
+        ),
+    ),
+    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", MONITOR),
+    multiple_choice(ASSIGNMENT, "q2", "c", "abcd", CLIP_MATH),
+    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", STABLE),
+)
