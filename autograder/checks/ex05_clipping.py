@@ -379,28 +379,28 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
         )
     if not np.array_equal(path[0], theta0):
         return f"path[0] is {shorten(path[0])}, not theta0 = {shorten(theta0)}"
+    norms = _as_float(value["grad_norms"])
+    if norms is None or norms.shape != (n_steps,):
+        shape = None if norms is None else norms.shape
+        return f"returned grad_norms of shape {shape} where ({n_steps},) was expected"
+    # Report the earliest departure: the norms of the steps whose iterates still agree first
+    # (a wrong norm there is the cause), then the path, then the remaining norms.
+    agree = min(_rows_agreeing(path, expected["path"], atol), n_steps)
+    problem = _norms_problem(norms[:agree], expected["grad_norms"][:agree])
+    if problem:
+        return problem
     problem = compare.close(path, expected["path"], atol=atol, tolerance_note=note)
     if problem:
         return f"path: {problem}"
+    problem = _norms_problem(norms, expected["grad_norms"])
+    if problem:
+        return problem
     theta = _as_float(value["theta"])
     if theta is None or theta.shape != theta0.shape:
         return f"returned theta {shorten(value['theta'])} of the wrong shape"
     problem = compare.close(theta, expected["theta"], atol=atol, tolerance_note=note)
     if problem:
         return f"final theta: {problem}"
-    norms = _as_float(value["grad_norms"])
-    if norms is None or norms.shape != (n_steps,):
-        shape = None if norms is None else norms.shape
-        return f"returned grad_norms of shape {shape} where ({n_steps},) was expected"
-    ref_norms = expected["grad_norms"]
-    problem = compare.close(
-        norms,
-        ref_norms,
-        atol=PATH_RTOL * np.abs(ref_norms),
-        tolerance_note=f"relative {PATH_RTOL:g}",
-    )
-    if problem:
-        return f"grad_norms (the norms before clipping): {problem}"
     clipped = _as_int_list(value["clipped"])
     if clipped is None:
         return f"returned clipped = {shorten(value['clipped'])}, not a list of step indices"
@@ -410,6 +410,21 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
             f"the gradient are {shorten(expected['clipped'], 60)}"
         )
     return None
+
+
+def _norms_problem(got: np.ndarray, want: np.ndarray) -> str | None:
+    problem = compare.close(
+        got, want, atol=PATH_RTOL * np.abs(want), tolerance_note=f"relative {PATH_RTOL:g}"
+    )
+    return f"grad_norms (the norms before clipping): {problem}" if problem else None
+
+
+def _rows_agreeing(got: np.ndarray, want: np.ndarray, atol: float) -> int:
+    """How many leading iterates of ``got`` agree with ``want`` (within ``atol``, or equal)."""
+    with np.errstate(invalid="ignore"):
+        same = (np.abs(got - want) <= atol) | (got == want) | (np.isnan(got) & np.isnan(want))
+    bad = ~same.reshape(len(got), -1).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else len(got)
 
 
 def _as_float(value: Any) -> np.ndarray | None:
