@@ -33,7 +33,9 @@ def logsumexp(values: Iterable[float]) -> float:
     if not finite:
         return -math.inf
     mp = _mp()
-    return float(mp.log(mp.fsum(mp.exp(mp.mpf(v)) for v in finite)))
+    # Split off the maximum so tiny results (log(1 + x) ≈ x) survive the working precision.
+    finite.remove(top := max(finite))
+    return float(top + mp.log1p(mp.fsum(mp.exp(mp.mpf(v) - top) for v in finite)))
 
 
 def logsumexp_axis(x: np.ndarray, axis: int | None, keepdims: bool = False) -> np.ndarray:

@@ -47,7 +47,10 @@ def _mp_lse(values) -> float:
     finite = [v for v in vals if v != -INF]
     if not finite:
         return -INF
-    return float(mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in finite)))
+    # Split off the maximum so tiny results (log(1 + x) ≈ x) survive the working precision.
+    finite.remove(top := max(finite))
+    rest = mpmath.fsum(mpmath.exp(mpmath.mpf(v) - top) for v in finite)
+    return float(top + mpmath.log1p(rest))
 
 
 def _bound(values, dtype, c: float = 4.0) -> float:
