@@ -1,0 +1,928 @@
+"""Checks for ex07_mixed_precision: ``round_to_bfloat16``, ``DynamicLossScaler``,
+``fp16_underflow_fraction``, ``mixed_precision_train_step``, q1–q3.
+
+Tolerances.
+
+* ``round_to_bfloat16`` is exact: every non-NaN result must have the bit pattern of PyTorch's
+  float32 → bfloat16 conversion (computed in the verdict). PyTorch itself is not consistent about
+  which NaN it writes (0xFFFF0000 from its vectorised loop, 0x7FC00000 from its scalar path), so a
+  NaN input is judged by NaN-ness only. The value groups accept any floating dtype whose values
+  equal the bfloat16 ones (a float64 copy is exact); the contract group asks for float32.
+* ``DynamicLossScaler``: GradScaler keeps its scale as a float32 and rounds each product to
+  float32. A scaler that keeps a Python float differs only by that rounding, at most one unit
+  roundoff of float32 (u = 2⁻²⁴) per update, so scales are compared with relative tolerance
+  1e-5 over sequences of at most 40 updates (40·u ≈ 2.4e-6); a wrong growth or backoff is off
+  by the factor itself (≥ 1.25 here). Growth that would overflow float32 is skipped, as in
+  GradScaler: that is judged exactly in its own group. Unscaled gradients are compared within
+  2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both pass).
+* ``fp16_underflow_fraction`` is a ratio of two counts: the reference fraction is computed in
+  the verdict and compared with absolute tolerance 1e-12, far below 1/n for any n used, so the
+  counts must be exact while ``lost/n`` and ``1 - kept/n`` both pass.
+* ``mixed_precision_train_step`` is compared with the reference run through the same driver on
+  the same seeded model and data: losses within 1e-3 relative (the same autocast computation
+  gives the same value; the slack covers a different but valid order of operations), final
+  parameters within 2e-3 + 1e-2 relative.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+
+from autograder import compare
+from autograder.checks.common import case, checks_dict, label, multiple_choice
+from autograder.feedback import fmt, shorten
+from autograder.spec import Case, Check, Group, Outcome
+
+ASSIGNMENT = "ex07_mixed_precision"
+CHAPTER = "Chapter 7, Mixed precision"
+MATHS = f"{CHAPTER} § The mathematics of 16-bit arithmetic"
+BY_HAND = f"{CHAPTER} § Rounding float32 to bfloat16 by hand"
+UNDERFLOW = f"{CHAPTER} § Gradient underflow in float16 and loss scaling"
+DYNAMIC = f"{CHAPTER} § Dynamic loss scaling with `torch.amp.GradScaler`"
+AUTOCAST = f"{CHAPTER} § Autocast: which operations run in 16 bits"
+MASTER = f"{CHAPTER} § float32 master weights"
+RUN = f"{CHAPTER} § A small training run: float32 against bfloat16 autocast"
+
+SCALE_RTOL = 1e-5
+FRACTION_ATOL = 1e-12
+LOSS_RTOL = 1e-3
+PARAM_ATOL, PARAM_RTOL = 2e-3, 1e-2
+DRIVERS = "autograder.drivers.ex07_mixed_precision"
+
+
+# ----------------------------------------------------------------------------------------------
+# round_to_bfloat16
+# ----------------------------------------------------------------------------------------------
+
+
+def f32_from_bits(*patterns: int) -> np.ndarray:
+    """A float32 array with the given bit patterns."""
+    return np.array(patterns, dtype=np.uint32).view(np.float32)
+
+
+def torch_bfloat16(x: np.ndarray) -> np.ndarray:
+    """PyTorch's float32 → bfloat16 → float32 round trip of ``x`` (a fresh contiguous copy)."""
+    import torch
+
+    flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1).copy()
+    return torch.from_numpy(flat).to(torch.bfloat16).float().numpy().reshape(np.shape(x))
+
+
+def _hex(value: Any) -> str:
+    bits = int(np.asarray(value, dtype=np.float32).view(np.uint32))
+    return f"0x{bits:08X}"
+
+
+def _describe_bf16_miss(x: float, got: float, want: float) -> str:
+    """Name the rounding mistake that turns ``x`` into ``got`` instead of ``want``."""
+    x_bits = int(np.float32(x).view(np.uint32))
+    got_bits = int(np.float32(got).view(np.uint32))
+    shown = (
+        f"returned {fmt(got)} ({_hex(got)}) for x = {fmt(x)} ({_hex(x)}) where "
+        f"round-to-nearest-even gives {fmt(want)} ({_hex(want)})"
+    )
+    if math.isnan(x):
+        return (
+            f"returned {fmt(got)} ({_hex(got)}) for the NaN {_hex(x)}: a NaN must stay NaN — "
+            "the rounding increment carried out of the NaN's payload"
+        )
+    if got_bits & 0xFFFF:
+        return f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)"
+    if math.isinf(want) and not math.isinf(got):
+        return f"{shown} — values past bfloat16's largest finite value must overflow to inf"
+    if got_bits == x_bits & 0xFFFF0000:
+        return f"{shown} — the low 16 bits were truncated (chopped) instead of rounded to nearest"
+    if x_bits & 0xFFFF == 0x8000:
+        return f"{shown} — x is exactly halfway (a tie), which goes to the even neighbour"
+    return shown
+
+
+def bf16_verdict(*, contract: bool) -> Any:
+    """Judge ``round_to_bfloat16``: bits equal PyTorch's for non-NaN entries, NaN stays NaN.
+
+    With ``contract`` the result must also be float32 of the input's shape and the input must
+    be unchanged; otherwise any floating dtype holding the same values is accepted.
+    """
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        x = np.asarray(case.payload["args"][0])
+        problem = compare.returned(outcome) if contract else compare.status_problem(outcome)
+        if problem:
+            return problem
+        got, problem = compare.float_array(
+            {**outcome, "mutated": False},
+            dtype=np.float32 if contract else None,
+            shape=x.shape,
+        )
+        if problem:
+            return problem
+        if got.dtype.kind != "f":
+            return f"returned an array of dtype {got.dtype} where a float32 array was expected"
+        with np.errstate(over="ignore"):
+            got32 = got.astype(np.float32)
+        want = torch_bfloat16(x)
+        nan_in = np.isnan(x)
+        both = np.where(nan_in, np.float32(0), got32).view(np.uint32)
+        wanted = np.where(nan_in, np.float32(0), want).view(np.uint32)
+        if compare.equal(both, wanted, "bits") is None and np.all(np.isnan(got32[nan_in])):
+            return None
+        bad = (both != wanted) | (nan_in & ~np.isnan(got32))
+        index = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" at index {index}" if x.ndim else ""
+        return _describe_bf16_miss(float(x[index]), float(got32[index]), float(want[index])) + where
+
+    return verdict
+
+
+def bf16_case(x: np.ndarray, *, contract: bool = False) -> Case:
+    shown = label(x=x) if x.size <= 6 else f"x = float32 array of shape {x.shape}, {label(x=x)}"
+    return case(shown, [x], bf16_verdict(contract=contract))
+
+
+def bf16_ordinary():
+    rng = np.random.default_rng(701)
+    cases = [
+        bf16_case(np.array([1.0, -2.5, 3.14159265, 0.1, 1000.0], dtype=np.float32)),
+        bf16_case(rng.normal(0.0, 1.0, size=64).astype(np.float32)),
+        bf16_case(
+            (rng.normal(0.0, 1.0, size=(6, 7)) * 10.0 ** rng.integers(-30, 30, (6, 7))).astype(
+                np.float32
+            )
+        ),
+        bf16_case(rng.uniform(-1e-3, 1e-3, size=40).astype(np.float32)),
+    ]
+    return cases
+
+
+def bf16_ties():
+    # 1 + k·2⁻⁸ ± half a bfloat16 ULP: exactly halfway between two bfloat16 numbers; the low
+    # 16 bits are 0x8000, the kept last bit decides (even: round down; odd: round up).
+    ties = f32_from_bits(
+        0x3F808000,  # 1.00390625: between 1 (even) and 1.0078125 → 1
+        0x3F818000,  # between 1.0078125 (odd) and 1.015625 (even) → up
+        0xBF808000,  # negative tie, even → toward zero
+        0xBF818000,  # negative tie, odd → away from zero
+        0x40490000 | 0x8000,
+        0x47C38000,
+        0x00018000,  # a subnormal tie, odd → up
+        0x00008000,  # the smallest tie: rounds to +0
+    )
+    near = f32_from_bits(0x3F807FFF, 0x3F808001, 0x3F817FFF, 0x3F818001, 0xC2F6FFFF, 0x4B7F8000)
+    return [bf16_case(ties), bf16_case(near), bf16_case(np.concatenate([ties, near]).reshape(2, 7))]
+
+
+def bf16_specials():
+    f32max = np.finfo(np.float32).max
+    return [
+        bf16_case(np.array([0.0, -0.0, np.inf, -np.inf], dtype=np.float32)),
+        bf16_case(np.array([f32max, -f32max], dtype=np.float32)),
+        bf16_case(f32_from_bits(0x7F7F7FFF, 0x7F7F8000, 0x7F7F8001, 0x7F7EFFFF, 0xFF7F8000)),
+        bf16_case(
+            f32_from_bits(0x7FC00000, 0xFFC00000, 0x7F800001, 0x7FFFFFFF, 0xFFFFFFFF, 0xFF800001)
+        ),
+        bf16_case(f32_from_bits(0x00000001, 0x80000001, 0x007FFFFF, 0x00800000, 0x807F8000)),
+    ]
+
+
+def bf16_contract():
+    rng = np.random.default_rng(702)
+    return [
+        bf16_case(rng.normal(0.0, 5.0, size=(3, 4)).astype(np.float32), contract=True),
+        bf16_case(np.array(1.00390625, dtype=np.float32), contract=True),
+        bf16_case(np.array([], dtype=np.float32), contract=True),
+        bf16_case(f32_from_bits(0x3F818000, 0x7F800001, 0x7F7FFFFF), contract=True),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# DynamicLossScaler
+# ----------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _reference_scaler_log(payload_key: str) -> list[dict[str, Any]]:
+    import json
+
+    from autograder.drivers.ex07_mixed_precision import loss_scaler
+    from solutions.mixed_precision import DynamicLossScaler
+
+    payload = _decode(json.loads(payload_key))
+    outcome = loss_scaler(DynamicLossScaler, payload, trap_overflow=False, time_limit=30.0)
+    if outcome["status"] != "returned":  # pragma: no cover - the reference must run
+        raise RuntimeError(f"reference scaler failed: {outcome}")
+    return outcome["log"]
+
+
+def _encode(payload: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-able copy of a scaler payload (arrays as [dtype, nested lists])."""
+    events = []
+    for op, argument in payload["events"]:
+        if op == "unscale":
+            argument = [[str(g.dtype), np.asarray(g, dtype=np.float64).tolist()] for g in argument]
+        events.append([op, argument])
+    return {"init": payload["init"], "events": events}
+
+
+def _decode(data: dict[str, Any]) -> dict[str, Any]:
+    events = []
+    for op, argument in data["events"]:
+        if op == "unscale":
+            argument = [np.array(values, dtype=dtype) for dtype, values in argument]
+        events.append((op, argument))
+    return {"init": data["init"], "events": events}
+
+
+def _number(value: Any) -> float | None:
+    """A returned scale/loss as a float, or ``None`` when it is not a real number."""
+    if isinstance(value, bool) or value is None or isinstance(value, str | dict | list):
+        return None
+    array = np.asarray(value)
+    if array.shape != () or array.dtype.kind not in "fiu":
+        return None
+    return float(array)
+
+
+def _close(got: float, want: float, rtol: float) -> bool:
+    if math.isnan(want) or math.isinf(want) or want == 0.0:
+        return got == want or (math.isnan(got) and math.isnan(want))
+    return abs(got - want) <= rtol * abs(want)
+
+
+def _history(log: list[dict[str, Any]], upto: int) -> str:
+    scales = [shorten(entry.get("scale"), 12) for entry in log[: upto + 1] if "scale" in entry]
+    return ", ".join(scales[-8:])
+
+
+def scaler_verdict(*, exact_scale: bool = False, check_unscale: bool = False) -> Any:
+    """Compare the student's event log with the reference's, step by step."""
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        import json
+
+        want_log = _reference_scaler_log(json.dumps(_encode(case.payload)))
+        got_log = outcome.get("log", [])
+        rtol = 0.0 if exact_scale else SCALE_RTOL
+        for step, want in enumerate(want_log):
+            if step >= len(got_log):
+                problem = compare.status_problem(outcome)
+                op = want["op"] if want["op"] != "init" else "the constructor or get_scale()"
+                return f"{problem or 'stopped early'} (in step {step}: {op})"
+            got = got_log[step]
+            if want["op"] == "init":
+                value = _number(got["scale"])
+                if value is None:
+                    return (
+                        f"get_scale() returned {shorten(got['scale'])} where a float was expected"
+                    )
+                if not _close(value, want["scale"], rtol):
+                    return (
+                        f"get_scale() right after construction returned {fmt(value)} where "
+                        f"init_scale gives {fmt(want['scale'])}"
+                    )
+            elif want["op"] == "update":
+                value = _number(got["scale"])
+                kind = "an overflowing" if want["found_inf"] else "a clean"
+                if value is None:
+                    return (
+                        f"get_scale() returned {shorten(got['scale'])} where a float was expected"
+                    )
+                if not _close(value, want["scale"], rtol):
+                    return (
+                        f"after update(found_inf={want['found_inf']}) ({kind} step, update "
+                        f"number {sum(e['op'] == 'update' for e in want_log[: step + 1])}) the "
+                        f"scale is {fmt(value)} where torch.amp.GradScaler has "
+                        f"{fmt(want['scale'])} (GradScaler's scales so far: "
+                        f"{_history(want_log, step)})"
+                    )
+            elif want["op"] == "scale_loss":
+                value = _number(got["value"])
+                if value is None or not _close(value, want["value"], 1e-6):
+                    return (
+                        f"scale_loss({fmt(want['loss'])}) returned {shorten(got['value'])} where "
+                        f"loss × scale = {fmt(want['value'])}"
+                    )
+            elif want["op"] == "unscale" and check_unscale:
+                problem = _unscale_problem(got, want)
+                if problem:
+                    return problem
+        if outcome["status"] != "returned":
+            return compare.status_problem(outcome)
+        if check_unscale and outcome.get("mutated"):
+            return (
+                "unscale mutated its input (changed the gradient arrays in place); "
+                "return new arrays"
+            )
+        return None
+
+    return verdict
+
+
+def _unscale_problem(got: dict[str, Any], want: dict[str, Any]) -> str | None:
+    flag = got.get("found_inf")
+    flag_array = (
+        np.asarray(flag) if not isinstance(flag, dict | list | str) and flag is not None else None
+    )
+    if flag_array is None or flag_array.shape != () or flag_array.dtype.kind not in "biu":
+        return f"unscale returned found_inf = {shorten(flag)} where a bool was expected"
+    if bool(flag_array) != want["found_inf"]:
+        return (
+            f"unscale returned found_inf = {bool(flag_array)} where it should be "
+            f"{want['found_inf']} (found_inf is True exactly when a gradient entry is inf or NaN)"
+        )
+    grads = got.get("grads")
+    if not isinstance(grads, list) or len(grads) != len(want["grads"]):
+        n = len(want["grads"])
+        return f"unscale returned {shorten(grads)} where a list of {n} arrays was expected"
+    for i, (g, w) in enumerate(zip(grads, want["grads"], strict=True)):
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f":
+            return (
+                f"unscale returned {shorten(g)} as gradient {i} where a floating array was expected"
+            )
+        if g.dtype != w.dtype:
+            return f"unscale changed dtype {w.dtype.name} → {g.dtype.name} of gradient {i}"
+        problem = compare.close(g, w.astype(np.float64), dtype=w.dtype, ulps=2)
+        if problem:
+            return f"unscaled gradient {i} (scale {fmt(want['scale'])}): {problem}"
+    return None
+
+
+def scaler_case(init: dict[str, Any], events: list[tuple[str, Any]], **options: Any) -> Case:
+    ups = [("T" if a else "F") for op, a in events if op == "update"]
+    shown_init = ", ".join(f"{k}={v!r}" for k, v in init.items()) or "defaults"
+    text = f"DynamicLossScaler({shown_init}); updates with found_inf = {''.join(ups) or '(none)'}"
+    others = [op for op, _ in events if op != "update"]
+    if others:
+        text += f" and calls to {', '.join(sorted(set(others)))}"
+    return Case(
+        text,
+        {"init": init, "events": events},
+        scaler_verdict(**options),
+        harness=f"{DRIVERS}:loss_scaler",
+    )
+
+
+def _updates(pattern: str) -> list[tuple[str, Any]]:
+    return [("update", ch == "T") for ch in pattern]
+
+
+def scaler_backoff():
+    return [
+        scaler_case({}, _updates("T")),
+        scaler_case({}, _updates("TTT")),
+        scaler_case({"init_scale": 1024.0}, _updates("FTFFT")),
+        scaler_case({"init_scale": 3.0}, _updates("TT")),
+    ]
+
+
+def scaler_growth():
+    return [
+        scaler_case({"growth_interval": 3}, _updates("FFFFFFF")),
+        scaler_case({"init_scale": 8.0, "growth_interval": 1}, _updates("FFFF")),
+        scaler_case({"init_scale": 1.0, "growth_interval": 5}, _updates("FFFFFFFFFFF")),
+    ]
+
+
+def scaler_reset():
+    return [
+        scaler_case({"growth_interval": 3}, _updates("FFTFFFFF")),
+        scaler_case({"init_scale": 256.0, "growth_interval": 2}, _updates("FTFTFFTFFF")),
+        scaler_case({"init_scale": 4.0, "growth_interval": 4}, _updates("FFFTFFFFFFFTFFFF")),
+    ]
+
+
+def scaler_factors():
+    return [
+        scaler_case(
+            {
+                "init_scale": 1000.0,
+                "growth_factor": 3.0,
+                "backoff_factor": 0.25,
+                "growth_interval": 2,
+            },
+            _updates("FFTFFFFTT"),
+        ),
+        scaler_case(
+            {
+                "init_scale": 2.0**10,
+                "growth_factor": 1.5,
+                "backoff_factor": 0.3,
+                "growth_interval": 3,
+            },
+            _updates("TFFFTFFFFFF"),
+        ),
+        scaler_case(
+            {"init_scale": 0.1, "growth_factor": 10.0, "growth_interval": 1}, _updates("FFTF")
+        ),
+    ]
+
+
+def scaler_float32():
+    return [
+        scaler_case(
+            {"init_scale": 2.0**126, "growth_interval": 1}, _updates("FFFF"), exact_scale=True
+        ),
+        scaler_case(
+            {"init_scale": 2.0**125, "growth_factor": 4.0, "growth_interval": 2},
+            _updates("FFFFTFF"),
+            exact_scale=True,
+        ),
+    ]
+
+
+def scaler_unscale():
+    rng = np.random.default_rng(711)
+    clean = [
+        rng.normal(0.0, 1e3, size=5).astype(np.float32),
+        rng.normal(0.0, 1.0, (2, 3)).astype(np.float32),
+    ]
+    bad = [np.array([1.0, np.inf, 2.0], dtype=np.float32), np.array([3.0], dtype=np.float32)]
+    nan = [np.array([1.0, 2.0], dtype=np.float32), np.array([[np.nan, 4.0]], dtype=np.float32)]
+    wide = [rng.normal(0.0, 1e4, size=4)]
+    return [
+        scaler_case({}, [("scale_loss", 0.75), ("unscale", clean)], check_unscale=True),
+        scaler_case(
+            {"init_scale": 1024.0},
+            [("unscale", bad), ("update", True), ("unscale", nan)],
+            check_unscale=True,
+        ),
+        scaler_case(
+            {"init_scale": 512.0}, [("unscale", wide), ("scale_loss", 2.5)], check_unscale=True
+        ),
+        scaler_case(
+            {"init_scale": 1000.0}, [("unscale", clean), ("scale_loss", 0.3)], check_unscale=True
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# fp16_underflow_fraction
+# ----------------------------------------------------------------------------------------------
+
+
+def fraction_verdict(case: Case, outcome: Outcome) -> str | None:
+    from solutions.mixed_precision import fp16_underflow_fraction
+
+    got, problem = compare.float_array(outcome, shape=())
+    if problem:
+        return problem
+    args = case.payload["args"]
+    want = fp16_underflow_fraction(*args, **case.payload.get("kwargs", {}))
+    value = float(got)
+    if math.isnan(value) or abs(value - want) > FRACTION_ATOL:
+        grads = args[0] if isinstance(args[0], list) else [args[0]]
+        nonzero = sum(int(np.count_nonzero(np.asarray(g))) for g in grads)
+        return (
+            f"returned {fmt(value)} where the fraction of underflowing entries is {fmt(want)} "
+            f"(= {round(want * nonzero)} of the {nonzero} nonzero entries)"
+        )
+    return None
+
+
+def fraction_case(grads: Any, loss_scale: float | None = None) -> Case:
+    kwargs = {} if loss_scale is None else {"loss_scale": loss_scale}
+    if isinstance(grads, list):
+        shown = label(grads=[f"float32 array of shape {g.shape}" for g in grads], **kwargs)
+    else:
+        shown = label(grads=grads, **kwargs)
+    return case(shown, [grads], fraction_verdict, kwargs=kwargs)
+
+
+def _log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
+    magnitude = np.exp(rng.uniform(np.log(low), np.log(high), size))
+    return (magnitude * rng.choice([-1.0, 1.0], size)).astype(np.float32)
+
+
+def fraction_basic():
+    rng = np.random.default_rng(721)
+    return [
+        fraction_case(np.array([1e-3, 1e-9, -1e-10, 0.5], dtype=np.float32)),
+        fraction_case(_log_uniform(rng, 1e-12, 1e-2, 200)),
+        fraction_case(np.array([1e-6, -3e-7, 7e-8, 2e-8, 1e-20], dtype=np.float32)),
+        fraction_case(_log_uniform(rng, 1e-10, 1e-5, 60).reshape(6, 10)),
+    ]
+
+
+def fraction_scaled():
+    rng = np.random.default_rng(722)
+    g = _log_uniform(rng, 1e-14, 1e-3, 300)
+    return [
+        fraction_case(g, 1024.0),
+        fraction_case(g, 2.0**16),
+        fraction_case(np.array([1e-9, 1e-12, 1e-8, 5e-4], dtype=np.float32), 65536.0),
+        fraction_case(_log_uniform(rng, 1e-12, 1e-6, 100), 1000.0),
+    ]
+
+
+def fraction_lists():
+    rng = np.random.default_rng(723)
+    return [
+        fraction_case(
+            [_log_uniform(rng, 1e-11, 1e-4, 30), _log_uniform(rng, 1e-9, 1e-2, 12).reshape(3, 4)]
+        ),
+        fraction_case(
+            [
+                _log_uniform(rng, 1e-12, 1e-6, 8),
+                np.zeros(0, np.float32),
+                _log_uniform(rng, 1e-8, 1, 5),
+            ],
+            256.0,
+        ),
+    ]
+
+
+def fraction_edges():
+    tiny = float(np.finfo(np.float16).smallest_subnormal)  # 2⁻²⁴
+    return [
+        fraction_case(np.array([0.0, 0.0, 1e-9, 1e-3, 0.0, -0.0], dtype=np.float32)),
+        fraction_case(np.zeros(5, dtype=np.float32)),
+        fraction_case(np.zeros(0, dtype=np.float32)),
+        fraction_case(np.array([1e-9, np.inf, -np.inf, np.nan, 1e5], dtype=np.float32)),
+        fraction_case(np.array([1e-9, 70000.0, 1e-3], dtype=np.float32), 4.0),
+        # half the smallest float16 subnormal is a tie that rounds to 0 (even); anything above
+        # it rounds up to the subnormal 2⁻²⁴; float16 subnormals are not underflow
+        fraction_case(
+            np.array(
+                [tiny / 2, -tiny / 2, tiny / 2 * (1 + 2**-20), tiny, 3 * tiny, 1e-5, 4e-8],
+                dtype=np.float32,
+            )
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# mixed_precision_train_step
+# ----------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _reference_run(payload_key: str) -> dict[str, Any]:
+    import json
+
+    from autograder.drivers.ex07_mixed_precision import train_step
+    from solutions.mixed_precision import mixed_precision_train_step
+
+    outcome = train_step(
+        mixed_precision_train_step, json.loads(payload_key), trap_overflow=False, time_limit=60.0
+    )
+    if outcome["status"] != "returned":  # pragma: no cover - the reference must run
+        raise RuntimeError(f"reference train step failed: {outcome}")
+    return outcome
+
+
+def _run_problem(outcome: Outcome) -> str | None:
+    problem = compare.status_problem(outcome)
+    if problem:
+        done = len(outcome.get("losses", []))
+        return f"{problem} (in training step {done})"
+    return None
+
+
+def train_verdict(aspect: str) -> Any:
+    """Judge one aspect of a short training run against the reference run."""
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        import json
+
+        problem = _run_problem(outcome)
+        if problem:
+            return problem
+        want = _reference_run(json.dumps(case.payload, sort_keys=True))
+        if aspect == "float":
+            for step, (kind, value) in enumerate(
+                zip(outcome["loss_types"], outcome["losses"], strict=True)
+            ):
+                if kind != "float":
+                    return (
+                        f"returned a {kind} in step {step} where the loss as a Python float was "
+                        "expected (use loss.item() so no tensor or graph is kept)"
+                    )
+                if not _close(value, want["losses"][step], LOSS_RTOL):
+                    return (
+                        f"returned loss {fmt(value)} in step {step} where the autocast forward "
+                        f"pass gives {fmt(want['losses'][step])}"
+                    )
+            return None
+        if aspect == "autocast":
+            for step, seen in enumerate(outcome["forward_dtypes"]):
+                if seen != want["forward_dtypes"][step]:
+                    return (
+                        f"the first layer's output in step {step} was {seen} where the forward "
+                        f"pass under torch.autocast(dtype={case.payload['dtype']}) gives "
+                        f"{want['forward_dtypes'][step]}"
+                    )
+            for i, dtype in enumerate(outcome["param_dtypes"]):
+                if dtype != "float32":
+                    return (
+                        f"parameter {i} is {dtype} after training: the master weights must stay "
+                        "float32 (autocast casts copies; never convert the model itself)"
+                    )
+            return None
+        if aspect == "train":
+            losses = outcome["losses"]
+            if not all(math.isfinite(v) for v in losses) or not math.isfinite(
+                outcome["final_loss"]
+            ):
+                return f"the losses became non-finite: {shorten(losses)}"
+            if not outcome["final_loss"] < want["final_loss"] * 0.5 + losses[0] * 0.5:
+                return (
+                    f"the loss did not decrease: {fmt(losses[0])} at the start, "
+                    f"{fmt(outcome['final_loss'])} after {len(losses)} steps where the reference "
+                    f"reaches {fmt(want['final_loss'])}"
+                )
+        if aspect in ("train", "scaler"):
+            for step, (changed, wanted) in enumerate(
+                zip(outcome["changed"], want["changed"], strict=True)
+            ):
+                if changed != wanted:
+                    if wanted:
+                        return f"the parameters did not change in step {step} (no optimiser step?)"
+                    return (
+                        f"the parameters changed in step {step}, whose gradients contain inf: "
+                        "with a GradScaler, scaler.step(optimizer) must skip that step"
+                    )
+            for step, (scale, wanted) in enumerate(
+                zip(outcome["scales"], want["scales"], strict=True)
+            ):
+                if scale != wanted:
+                    return (
+                        f"the GradScaler's scale after step {step} is {fmt(scale)} where it "
+                        f"should be {fmt(wanted)} (call scaler.update() once per step)"
+                    )
+            for i, (p, w) in enumerate(zip(outcome["params"], want["params"], strict=True)):
+                if p.shape != w.shape or not np.all(np.isfinite(p)):
+                    return f"parameter {i} has non-finite values after training"
+                err = np.abs(p.astype(np.float64) - w)
+                allowed = PARAM_ATOL + PARAM_RTOL * np.abs(w)
+                if np.any(err > allowed):
+                    k = int(np.argmax(err - allowed))
+                    return (
+                        f"parameter {i} ends at {fmt(p.flat[k])} (flat index {k}) where one "
+                        f"correct step per call gives {fmt(w.flat[k])}: the update differs "
+                        "(stale gradients not reset, gradients left scaled, or a different step)"
+                    )
+        return None
+
+    return verdict
+
+
+def train_case(aspect: str, **payload: Any) -> Case:
+    full = {
+        "seed": 7,
+        "steps": 4,
+        "lr": 0.2,
+        "dtype": "bfloat16",
+        "scaler": None,
+        "inject_inf": None,
+        "sizes": [8, 16, 4],
+        "batch": 32,
+    }
+    full.update(payload)
+    text = (
+        f"{full['steps']} steps on a seeded Linear-ReLU-Linear model, "
+        f"autocast dtype {full['dtype']}"
+    )
+    if full["scaler"]:
+        text += f", GradScaler({full['scaler']})"
+    if full["inject_inf"] is not None:
+        text += f", inf gradient injected in step {full['inject_inf']}"
+    return Case(text, full, train_verdict(aspect), harness=f"{DRIVERS}:train_step")
+
+
+def train_float():
+    return [train_case("float"), train_case("float", seed=8, scaler={"init_scale": 256.0})]
+
+
+def train_autocast():
+    return [
+        train_case("autocast", steps=2),
+        train_case("autocast", steps=2, dtype="float16", seed=9),
+    ]
+
+
+def train_training():
+    return [train_case("train", steps=6), train_case("train", steps=5, seed=11, sizes=[5, 12, 3])]
+
+
+def train_scaler():
+    return [
+        train_case(
+            "scaler",
+            steps=5,
+            seed=12,
+            scaler={"init_scale": 1024.0, "growth_interval": 2},
+            inject_inf=2,
+        ),
+        train_case(
+            "scaler",
+            steps=4,
+            seed=13,
+            scaler={"init_scale": 2.0**16, "growth_interval": 1},
+            inject_inf=0,
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------------------------
+# The checks
+# ----------------------------------------------------------------------------------------------
+
+CHECKS: dict[str, Check] = checks_dict(
+    Check(
+        ASSIGNMENT,
+        "round_to_bfloat16",
+        (
+            Group(
+                "ordinary",
+                2,
+                "ordinary float32 values of many magnitudes",
+                bf16_ordinary,
+                "view the float32 as uint32, add 0x7FFF plus the lowest kept bit "
+                "((bits >> 16) & 1), then clear the low 16 bits; chopping the low bits "
+                "(truncation) is not rounding to nearest.",
+                BY_HAND,
+            ),
+            Group(
+                "ties",
+                2,
+                "values exactly halfway between two bfloat16 numbers, and their neighbours",
+                bf16_ties,
+                "a tie (low 16 bits exactly 0x8000) rounds to the neighbour whose last kept bit "
+                "is 0 — round half to even, not half up; the increment 0x7FFF + lsb does this.",
+                BY_HAND,
+            ),
+            Group(
+                "specials",
+                2,
+                "±0, ±inf, NaN payloads, overflow near the float32 maximum, subnormals",
+                bf16_specials,
+                "a carry out of the mantissa correctly bumps the exponent (large values round "
+                "to inf), but it must not reach a NaN: treat NaN separately "
+                "(np.isnan(x)) so 0x7F800001 does not become inf or 0x7FFFFFFF wrap to -0.",
+                MATHS,
+            ),
+            Group(
+                "contract",
+                1,
+                "float32 result of the input's shape (0-d and empty too), input unchanged",
+                bf16_contract,
+                "return a new float32 array (np.uint32 bits viewed back as np.float32), keep "
+                "the shape, and never write into x.",
+                BY_HAND,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "DynamicLossScaler",
+        (
+            Group(
+                "backoff",
+                2,
+                "overflowing steps multiply the scale by backoff_factor",
+                scaler_backoff,
+                "update(True) means the scaled gradients overflowed: multiply the scale by "
+                "backoff_factor at once (and skip that step's growth count).",
+                DYNAMIC,
+            ),
+            Group(
+                "growth",
+                2,
+                "the scale grows after growth_interval consecutive clean steps",
+                scaler_growth,
+                "count clean steps; when the count reaches growth_interval multiply the scale "
+                "by growth_factor and start counting again from zero.",
+                DYNAMIC,
+            ),
+            Group(
+                "reset",
+                2,
+                "an overflow resets the count of clean steps",
+                scaler_reset,
+                "growth needs growth_interval *consecutive* clean steps: set the counter to 0 "
+                "on every overflow (and after every growth), not only count steps in total.",
+                DYNAMIC,
+            ),
+            Group(
+                "factors",
+                1,
+                "non-default init_scale, growth_factor, backoff_factor and growth_interval",
+                scaler_factors,
+                "use the constructor's arguments, not the default constants 2.0, 0.5 and 2000.",
+                DYNAMIC,
+            ),
+            Group(
+                "float32",
+                1,
+                "the scale is a float32: growth that would overflow to inf is skipped",
+                scaler_float32,
+                "GradScaler stores the scale as a float32 and only grows it when the grown "
+                "value is finite in float32 (above about 3.4e38 it stays put).",
+                DYNAMIC,
+            ),
+            Group(
+                "unscale",
+                2,
+                "scale_loss and unscale: values, found_inf, dtype, input unchanged",
+                scaler_unscale,
+                "scale_loss returns loss × scale; unscale returns new arrays g / scale (same "
+                "dtype) and found_inf = True when any entry is inf or NaN (np.isfinite).",
+                DYNAMIC,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "fp16_underflow_fraction",
+        (
+            Group(
+                "basic",
+                2,
+                "one float32 array, no loss scaling",
+                fraction_basic,
+                "cast to np.float16 and count the nonzero entries that became 0; float16 "
+                "subnormals (down to about 6e-8) are not underflow.",
+                UNDERFLOW,
+            ),
+            Group(
+                "scaled",
+                2,
+                "with a loss scale",
+                fraction_scaled,
+                "multiply by loss_scale (in float32) before casting to float16.",
+                UNDERFLOW,
+            ),
+            Group(
+                "lists",
+                1,
+                "a list of gradient arrays of different shapes",
+                fraction_lists,
+                "a list holds one array per parameter: count over all of them together "
+                "(total lost / total nonzero), not the mean of per-array fractions.",
+                UNDERFLOW,
+            ),
+            Group(
+                "edges",
+                1,
+                "zeros, all-zero and empty input, inf/NaN, overflow, the rounding threshold",
+                fraction_edges,
+                "only nonzero entries count (none at all gives 0.0); inf and values that "
+                "overflow are not underflow; let the float16 cast do the rounding — half the "
+                "smallest subnormal is a tie that rounds to 0, anything above it does not.",
+                UNDERFLOW,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "mixed_precision_train_step",
+        (
+            Group(
+                "loss_float",
+                1,
+                "returns the autocast loss as a Python float",
+                train_float,
+                "return loss.item() (a float) of the loss computed under autocast, not the "
+                "tensor and not the scaled loss.",
+                RUN,
+                time_limit=60.0,
+            ),
+            Group(
+                "autocast",
+                2,
+                "forward pass under torch.autocast in the requested dtype; float32 parameters",
+                train_autocast,
+                "wrap the forward pass and the loss in torch.autocast(device_type, dtype=dtype) "
+                "and leave the model's parameters in float32 (the master weights).",
+                MASTER,
+                time_limit=60.0,
+            ),
+            Group(
+                "training",
+                2,
+                "the loss decreases; each call does one full step",
+                train_training,
+                "each call: optimizer.zero_grad(), forward under autocast, loss.backward() "
+                "outside it, optimizer.step().",
+                RUN,
+                time_limit=60.0,
+            ),
+            Group(
+                "scaler",
+                2,
+                "with a GradScaler: scaled backward, step skipped on inf, scale updated",
+                train_scaler,
+                "scaler.scale(loss).backward(); scaler.step(optimizer) (it unscales and skips "
+                "the step when a gradient is inf/NaN); scaler.update().",
+                DYNAMIC,
+                time_limit=60.0,
+            ),
+        ),
+    ),
+    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", MATHS),
+    multiple_choice(ASSIGNMENT, "q2", "d", "abcd", DYNAMIC),
+    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", MASTER),
+)
