@@ -27,8 +27,8 @@ from autograder.spec import Check, Group
 ASSIGNMENT = "ex03_logsumexp"
 CHAPTER = "Chapter 3, The log-sum-exp trick"
 SHIFT = f"{CHAPTER} § The shift identity"
-EDGES = f"{CHAPTER} § Edge cases"
-ONLINE = f"{CHAPTER} § One pass: the online log-sum-exp"
+EDGES = f"{CHAPTER} § Edge cases a real implementation must handle"
+ONLINE = f"{CHAPTER} § Beyond the usual course: the one-pass (online) log-sum-exp"
 
 
 def lse_tolerance(x: np.ndarray, n_terms: int) -> float:

@@ -44,12 +44,13 @@ from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex04_softmax"
 CHAPTER = "Chapter 4, Stable softmax, log-softmax and cross-entropy"
-SHIFT = f"{CHAPTER} § Subtracting the maximum"
-LOGSOFT = f"{CHAPTER} § log(softmax(x)) is a bug waiting to happen"
-FUSED = f"{CHAPTER} § Fused losses"
-GRADS = f"{CHAPTER} § Gradients"
-PRECISION = f"{CHAPTER} § Precision"
-MASKS = "Chapter 3, The log-sum-exp trick § Edge cases"
+SHIFT = f"{CHAPTER} § Shift invariance: the fix"
+LOGSOFT = f"{CHAPTER} § log(softmax) is a bug waiting to happen"
+FUSED = f"{CHAPTER} § Fused cross-entropy from logits"
+BCE = f"{CHAPTER} § Binary cross-entropy with logits"
+GRADS = f"{CHAPTER} § Gradients: NaN from the two-step loss, finite from the fused one"
+PRECISION = f"{CHAPTER} § Precision: divide by the sum, or subtract the log-sum-exp?"
+MASKS = "Chapter 3, The log-sum-exp trick § Edge cases a real implementation must handle"
 DRIVER = "autograder.drivers.ex04_softmax:torch_cross_entropy"
 
 
@@ -441,7 +442,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 "float32 logits give float32 probabilities, overflow trapped",
                 softmax_float32,
                 _DTYPE_HINT,
-                PRECISION,
+                SHIFT,
                 trap_overflow=True,
             ),
         ),
@@ -540,7 +541,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 "ordinary logits, hard and soft targets",
                 bce_basic,
                 "the loss is the mean of -[y·log σ(x) + (1 - y)·log(1 - σ(x))].",
-                FUSED,
+                BCE,
             ),
             Group(
                 "large",
@@ -550,7 +551,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 "σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
                 "-inf, and exp(-x) overflows for very negative x; use the stable form "
                 "max(x, 0) - x·y + log1p(exp(-|x|)).",
-                FUSED,
+                BCE,
                 trap_overflow=True,
             ),
             Group(
@@ -560,7 +561,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 bce_errors,
                 "check that logits and targets have the same shape (as PyTorch does) instead "
                 "of letting them broadcast; raise ValueError saying what is wrong.",
-                FUSED,
+                BCE,
             ),
         ),
     ),
