@@ -1,11 +1,11 @@
-'''Correct and wrong implementations of ex05_clipping's graded names, as source strings.
+"""Correct and wrong implementations of ex05_clipping's graded names, as source strings.
 
 ``CORRECT`` must get full marks from ``autograder.grade_function``; each entry of ``MUTANTS`` pairs
 a naive or subtly wrong implementation with the exact set of groups it must fail. The first
 mutant of every name is written into the released notebook by the end-to-end nbgrader test, so
 it is self-contained and does not raise when defined. ``ANSWERS`` states the multiple-choice key
 independently of the checks module.
-'''
+"""
 
 CORRECT: dict[str, list[str]] = {
     "clip_by_value": [

@@ -1,0 +1,512 @@
+"""Checks for ex06_standardisation: ``fit_standardiser``, ``standardise``, ``welford``,
+``fit_linear_regression_gd``, q1, q2.
+
+Tolerances (u is the unit roundoff of the data's dtype, n the number of values, μ and σ the
+exact mean and population standard deviation, all from exact rational arithmetic).
+
+* Mean: any recursive or pairwise sum has error at most n·u·max|xᵢ|, so |error| ≤ 2·n·u·max|xᵢ|.
+* Standard deviation: the two-pass algorithm has relative error about n·u, and Welford's update
+  adds about u·|μ| per step through the rounded running mean, so
+  |error| ≤ 8·u·(n·σ + |μ|) (the variance, twice that times σ). The textbook E[x²] - E[x]² has
+  error about u·μ²/σ, which for μ = 1e9 and σ = 1 is hundreds of times σ itself (or a negative
+  variance and a NaN), and fails by orders of magnitude.
+* ``standardise``: (x - μ)/s or (x - μ)·(1/s) is two roundings per entry, so the error is at most
+  4·u·(1 + |z|) for a standardised value z (standardised values are O(1), so the absolute term
+  is in their natural unit). x/s - μ/s cancels and is off by about u·(|x| + |μ|)/s, which is
+  inside that bound for ordinary data and about u·1e9 for an offset of 1e9.
+* ``fit_linear_regression_gd`` is compared with the 60-digit least-squares solution. The cases
+  have standardised features with correlation eigenvalues λ ≥ 0.3 (asserted), so gradient
+  descent with step 0.1 contracts by at least 1 - 0.1·λ per step even if the loss is taken as
+  ½·MSE instead of MSE, and 1000 steps reach the least-squares point to about 1e-13: weights
+  are judged in standardised units, |Δwⱼ|·sⱼ ≤ 1e-7·(‖w_s‖ + σ_y), and the intercept with the
+  same bound carried through b = b_s - μ·w. A run on raw features of wildly different scales
+  diverges to inf/NaN.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder import compare, oracle
+from autograder.checks.common import case, checks_dict, expect_raises, label, multiple_choice
+from autograder.compare import unit_roundoff
+from autograder.feedback import fmt, shorten
+from autograder.spec import Case, Check, Group, Outcome
+
+ASSIGNMENT = "ex06_standardisation"
+CHAPTER = "Chapter 6, Standardisation and conditioning"
+STANDARDISE = f"{CHAPTER} § Standardisation"
+VARIANCE = f"{CHAPTER} § Computing variance stably"
+MERGE = f"{CHAPTER} § Welford's algorithm and merging batch statistics"
+NAN_MODEL = f"{CHAPTER} § Fixing a linear model whose loss turns NaN"
+CONDITIONING = f"{CHAPTER} § Condition number and gradient descent"
+GD_TOL = 1e-7
+
+
+def _std_tolerance(n: int, mean: float, std: float, dtype: Any) -> float:
+    return 8 * unit_roundoff(dtype) * (n * std + abs(mean))
+
+
+def _mean_tolerance(n: int, values: np.ndarray, dtype: Any) -> float:
+    biggest = float(np.max(np.abs(values))) if values.size else 0.0
+    return 2 * n * unit_roundoff(dtype) * biggest
+
+
+def _pair(outcome: Outcome, what: str) -> tuple[list | None, str | None]:
+    problem = compare.returned(outcome)
+    if problem:
+        return None, problem
+    value = outcome["value"]
+    if not isinstance(value, list) or len(value) != 2:
+        return None, f"returned {shorten(value)} where a pair {what} was expected"
+    return value, None
+
+
+def _float_part(value: Any, dtype: Any, shape: tuple[int, ...], what: str):
+    """One part of a returned pair as a floating array of ``dtype`` and ``shape``."""
+    outcome = {"status": "returned", "value": value, "type": type(value).__name__}
+    array, problem = compare.float_array(outcome, dtype=dtype, shape=shape)
+    return array, (f"{what}: {problem}" if problem else None)
+
+
+# ----------------------------------------------------------------------------- fit_standardiser
+
+
+def fit_case(X: np.ndarray) -> Case:
+    """A case for ``fit_standardiser(X)`` against the exact column means and deviations."""
+    mean, std = oracle.column_mean_and_std(X)
+    constant = (X == X[0]).all(axis=0)
+    scale = np.where(constant, 1.0, std)
+    n = X.shape[0]
+    atol_mean = np.array([_mean_tolerance(n, c, X.dtype) for c in X.T.astype(np.float64)])
+    pairs = zip(mean, std, strict=True)
+    atol_scale = np.array([_std_tolerance(n, m, s, X.dtype) for m, s in pairs])
+    d = X.shape[1]
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        value, problem = _pair(outcome, "(mean, scale)")
+        if problem:
+            return problem
+        got_mean, problem = _float_part(value[0], X.dtype, (d,), "mean")
+        if problem:
+            return problem
+        got_scale, problem = _float_part(value[1], X.dtype, (d,), "scale")
+        if problem:
+            return problem
+        problem = compare.close(
+            got_mean, mean, dtype=X.dtype, atol=atol_mean, tolerance_note="2·n·u·max|xᵢ|"
+        )
+        if problem:
+            return f"mean: {problem}"
+        for j in np.flatnonzero(constant):
+            if got_scale[j] != 1.0:
+                return (
+                    f"scale: returned {fmt(got_scale[j])} at index {j}, a constant column, "
+                    "where 1.0 was expected"
+                )
+        problem = compare.close(
+            got_scale, scale, dtype=X.dtype, atol=atol_scale, tolerance_note="8·u·(n·σ + |μ|)"
+        )
+        return f"scale (the standard deviation, ddof=0): {problem}" if problem else None
+
+    return case(label(X=X), [X], verdict)
+
+
+def fit_basic():
+    rng = np.random.default_rng(601)
+    return [
+        fit_case(rng.normal([5.0, -2.0, 0.0], [1.0, 3.0, 0.1], size=(30, 3))),
+        fit_case(rng.uniform(-10, 10, size=(7, 2))),
+        fit_case(np.array([[1.0, 2.0], [3.0, 6.0], [5.0, 4.0]])),
+        fit_case(rng.normal([1.0, 4.0], [2.0, 0.5], size=(20, 2)).astype(np.float32)),
+    ]
+
+
+def fit_offset():
+    rng = np.random.default_rng(602)
+    return [
+        fit_case(1e9 + rng.normal(0.0, 1.0, size=(200, 1))),
+        fit_case(
+            np.column_stack(
+                [
+                    1e9 + rng.normal(0.0, 1.0, 100),
+                    1e6 + rng.uniform(0.0, 1e-3, 100),
+                    -1e8 + rng.normal(0.0, 0.5, 100),
+                ]
+            )
+        ),
+        fit_case(np.column_stack([3e4 + rng.normal(0, 1e-4, 50), rng.normal(0, 1, 50)])),
+    ]
+
+
+def fit_constant():
+    rng = np.random.default_rng(603)
+    return [
+        fit_case(np.column_stack([np.full(8, 3.0), rng.normal(0, 1, 8), np.full(8, -2.5)])),
+        fit_case(np.column_stack([np.full(8, 1e9 + 0.5), rng.normal(0, 1, 8)])),
+        fit_case(np.array([[4.0, -1.0, 2.5]])),
+        fit_case(np.zeros((5, 2))),
+    ]
+
+
+def fit_errors():
+    rng = np.random.default_rng(604)
+    with_nan = rng.normal(0, 1, (6, 3))
+    with_nan[2, 1] = np.nan
+    raises = expect_raises("ValueError")
+    return [
+        case(label(X=with_nan), [with_nan], raises),
+        case(label(X=np.arange(5.0)), [np.arange(5.0)], raises),
+        case(label(X=np.ones((2, 2, 2))), [np.ones((2, 2, 2))], raises),
+    ]
+
+
+# ----------------------------------------------------------------------------- standardise
+
+
+def std_case(X: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> Case:
+    """A case for ``standardise(X, mean, scale)`` against the exact (X - mean) / scale."""
+    expected = oracle.standardise(X, mean, scale)
+    shown = label(X=X, mean=mean, scale=scale)
+    verdict_ = _standardise_verdict(expected, X.dtype)
+    return case(shown, [X, mean, scale], verdict_)
+
+
+def _standardise_verdict(expected: np.ndarray, dtype: Any):
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        got, problem = compare.float_array(outcome, dtype=dtype, shape=expected.shape)
+        if problem:
+            return problem
+        atol = 4 * unit_roundoff(dtype) * (1.0 + np.abs(expected))
+        return compare.close(got, expected, dtype=dtype, atol=atol, tolerance_note="4·u·(1 + |z|)")
+
+    return verdict
+
+
+def _fitted(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    from solutions.standardisation import fit_standardiser
+
+    return fit_standardiser(X)
+
+
+def standardise_basic():
+    rng = np.random.default_rng(611)
+    train = rng.normal([0.5, -0.1, 2.0], [1.0, 0.2, 4.0], size=(25, 3))
+    test = rng.normal([0.5, -0.1, 2.0], [1.0, 0.2, 4.0], size=(6, 3))
+    mean, scale = _fitted(train)
+    return [
+        std_case(train, mean, scale),
+        std_case(test, mean, scale),
+        std_case(np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([2.0, 3.0]), np.array([1.0, 0.5])),
+    ]
+
+
+def standardise_offset():
+    rng = np.random.default_rng(612)
+    X = np.column_stack([1e9 + rng.normal(0, 1, 40), 5e5 + rng.normal(0, 1e-3, 40)])
+    mean, scale = _fitted(X)
+    return [std_case(X, mean, scale), std_case(X[:5] + 0.25, mean, scale)]
+
+
+def standardise_dtype():
+    rng = np.random.default_rng(613)
+    X = rng.normal([0.5, -0.2], [2.0, 0.5], size=(12, 2)).astype(np.float32)
+    mean, scale = _fitted(X)
+    return [std_case(X, mean, scale)]
+
+
+# ----------------------------------------------------------------------------- welford
+
+
+def welford_case(batches: list[np.ndarray]) -> Case:
+    """A case for ``welford(batches)`` (given as a one-shot generator) against exact statistics."""
+    values = np.concatenate(batches) if batches else np.array([])
+    n = int(values.size)
+    mean, var = oracle.mean_and_variance(values)
+    std = float(np.sqrt(var)) if n else np.nan
+    atol_mean = _mean_tolerance(n, values, np.float64)
+    atol_var = 2 * std * _std_tolerance(n, mean, std, np.float64) if n else 0.0
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.returned(outcome)
+        if problem:
+            return problem
+        value = outcome["value"]
+        if not isinstance(value, list) or len(value) != 3:
+            return f"returned {shorten(value)} where a triple (n, mean, var) was expected"
+        got_n = value[0]
+        if isinstance(got_n, np.ndarray) and got_n.ndim == 0 and got_n.dtype.kind in "iu":
+            got_n = int(got_n)
+        if isinstance(got_n, bool) or not isinstance(got_n, int) or got_n != n:
+            return f"returned n = {shorten(got_n)} where the number of values is {n}"
+        for what, got, want, atol, note in (
+            ("mean", value[1], mean, atol_mean, "2·n·u·max|xᵢ|"),
+            ("var", value[2], var, atol_var, "16·u·σ·(n·σ + |μ|)"),
+        ):
+            array, problem = _float_part(got, None, (), what)
+            if problem:
+                return problem
+            problem = compare.close(array, want, atol=atol, tolerance_note=note)
+            if problem:
+                return f"{what}: {problem}"
+        return None
+
+    return case(label(batches=batches), [batches], verdict, iterate=[0])
+
+
+def welford_basic():
+    rng = np.random.default_rng(621)
+    return [
+        welford_case([rng.normal(2.0, 3.0, 10), rng.normal(2.0, 3.0, 5), rng.normal(2.0, 3.0, 7)]),
+        welford_case([rng.uniform(0, 1, 50)]),
+        welford_case([np.array([1.0, 2.0]), np.array([3.0]), np.array([4.0, 5.0, 6.0])]),
+        welford_case([rng.normal(-5, 1, 3) for _ in range(12)]),
+    ]
+
+
+def welford_offset():
+    rng = np.random.default_rng(622)
+    return [
+        welford_case([1e9 + rng.normal(0, 1, size) for size in (100, 37, 250, 1)]),
+        welford_case([1e9 + rng.normal(0, 1, 20), 1e9 + 10 + rng.normal(0, 1, 30)]),
+        welford_case([-3e8 + rng.normal(0, 0.01, 64) for _ in range(5)]),
+        welford_case([1e6 + rng.uniform(0, 1e-3, 80)]),
+    ]
+
+
+def welford_edges():
+    return [
+        welford_case([]),
+        welford_case([np.array([]), np.array([])]),
+        welford_case([np.array([]), np.array([2.0, 4.0]), np.array([]), np.array([6.0])]),
+        welford_case([np.array([7.5])]),
+        welford_case([np.array([1e9 + 0.5]), np.array([1e9 + 0.5, 1e9 + 0.5])]),
+    ]
+
+
+# ------------------------------------------------------------ fit_linear_regression_gd
+
+
+def gd_case(X: np.ndarray, y: np.ndarray) -> Case:
+    """A case for ``fit_linear_regression_gd(X, y)`` against the 60-digit least-squares fit."""
+    w_star, b_star = oracle.least_squares(X, y)
+    mean, std = oracle.column_mean_and_std(X)
+    corr = np.corrcoef(X, rowvar=False).reshape(X.shape[1], X.shape[1])
+    assert np.linalg.eigvalsh(corr).min() >= 0.3, "gradient descent would converge too slowly"
+    w_std_units = w_star * std
+    size = float(np.linalg.norm(w_std_units)) + float(np.std(y))
+    atol_w = GD_TOL * size / std
+    atol_b = GD_TOL * (abs(b_star) + size + float(np.sum(np.abs(mean) * size / std)))
+    d = X.shape[1]
+    note = f"{GD_TOL:g}·(‖w‖ + σ_y) in standardised units"
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        value, problem = _pair(outcome, "(w, b)")
+        if problem:
+            return problem
+        w, problem = _float_part(value[0], None, (d,), "w")
+        if problem:
+            return problem
+        b, problem = _float_part(value[1], None, (), "b")
+        if problem:
+            return problem
+        problem = compare.close(w, w_star, atol=atol_w, tolerance_note=note)
+        if problem:
+            return f"w (weights in the original units): {problem}"
+        problem = compare.close(b, b_star, atol=atol_b, tolerance_note=note)
+        return f"b (intercept in the original units): {problem}" if problem else None
+
+    return case(label(X=X, y=y), [X, y], verdict)
+
+
+def _standardised(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    raw = rng.normal(0.0, 1.0, size=(n, d))
+    return (raw - raw.mean(axis=0)) / raw.std(axis=0)
+
+
+def gd_basic():
+    rng = np.random.default_rng(631)
+    cases = []
+    for n, w, b in ((60, [1.5, -2.0], 0.5), (80, [0.3, 2.0, -1.0], -3.0), (40, [4.0], 1.0)):
+        X = _standardised(rng, n, len(w))
+        y = X @ np.array(w) + b + rng.normal(0, 0.1, n)
+        cases.append(gd_case(X, y))
+    return cases
+
+
+def gd_scales():
+    rng = np.random.default_rng(632)
+    n = 120
+    salary = rng.normal(5e4, 1.5e4, n)
+    age = rng.normal(40.0, 12.0, n)
+    rate = rng.normal(1e-3, 3e-4, n)
+    X1 = np.column_stack([salary, age, rate])
+    y1 = 2e-3 * salary + 0.5 * age - 3e3 * rate + 7.0 + rng.normal(0, 1.0, n)
+    revenue = rng.normal(1e6, 2e5, 90)
+    margin = rng.normal(0.1, 0.02, 90)
+    X2 = np.column_stack([revenue, margin])
+    y2 = 1e-5 * revenue + 40.0 * margin + rng.normal(0, 0.5, 90)
+    return [gd_case(X1, y1), gd_case(X2, y2)]
+
+
+def gd_units():
+    rng = np.random.default_rng(633)
+    X = _standardised(rng, 70, 2) + np.array([12.0, -8.0])
+    y = X @ np.array([1.0, 0.5]) + 2.0 + rng.normal(0, 0.2, 70)
+    return [gd_case(X, y)]
+
+
+CHECKS: dict[str, Check] = checks_dict(
+    Check(
+        ASSIGNMENT,
+        "fit_standardiser",
+        (
+            Group(
+                "basic",
+                2,
+                "ordinary columns, float64 and float32",
+                fit_basic,
+                "return the per-column mean and the population standard deviation (ddof=0, "
+                "divide by n) as two 1-D arrays in X's dtype.",
+                STANDARDISE,
+            ),
+            Group(
+                "offset",
+                3,
+                "columns with a large offset (1e9 + small values)",
+                fit_offset,
+                "the textbook E[x²] - E[x]² subtracts two numbers near 1e18 whose difference "
+                "is about 1: catastrophic cancellation leaves only rounding error (it can even "
+                "go negative, and its square root is NaN). Subtract the mean first (two-pass, "
+                "mean((x - mean)²)) or use Welford's update.",
+                VARIANCE,
+            ),
+            Group(
+                "constant",
+                1,
+                "exactly constant columns and a single row get scale 1.0",
+                fit_constant,
+                "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN; give "
+                "such columns scale 1.0 (check that every entry equals the first).",
+                STANDARDISE,
+            ),
+            Group(
+                "errors",
+                1,
+                "NaN or a non-2-D input raises ValueError",
+                fit_errors,
+                "check X.ndim == 2 and np.isnan(X).any() first and raise ValueError with a "
+                "message that says what is wrong; a NaN would otherwise silently poison every "
+                "standardised value of its column.",
+                STANDARDISE,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "standardise",
+        (
+            Group(
+                "basic",
+                2,
+                "training and new data with a given mean and scale",
+                standardise_basic,
+                "compute (X - mean) / scale column by column with broadcasting, using the mean "
+                "and scale you are given (fitted on the training data), never refitting.",
+                STANDARDISE,
+            ),
+            Group(
+                "offset",
+                1,
+                "data with a large offset",
+                standardise_offset,
+                "subtract the mean before dividing: X/scale - mean/scale subtracts two large, "
+                "rounded numbers and cancels catastrophically.",
+                VARIANCE,
+            ),
+            Group(
+                "dtype",
+                1,
+                "float32 data stays float32",
+                standardise_dtype,
+                "keep X's dtype; do not convert to float64 (or cast the result back).",
+                STANDARDISE,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "welford",
+        (
+            Group(
+                "basic",
+                2,
+                "a few batches of ordinary values, given as a one-shot generator",
+                welford_basic,
+                "keep a running count, mean and sum of squared deviations and merge each batch "
+                "into them; the batches may come from a generator, so iterate only once.",
+                MERGE,
+            ),
+            Group(
+                "offset",
+                3,
+                "batches with a large offset (1e9 + N(0, 1))",
+                welford_offset,
+                "a running Σx and Σx² cancel catastrophically for data with a large offset; "
+                "merge batch statistics with δ = mean_b - mean_a: mean = mean_a + δ·n_b/n and "
+                "M2 = M2_a + M2_b + δ²·n_a·n_b/n.",
+                MERGE,
+            ),
+            Group(
+                "edges",
+                1,
+                "no values, empty batches and a single value",
+                welford_edges,
+                "skip empty batches; with no values at all return (0, nan, nan) rather than "
+                "dividing by zero; a single value has variance 0.",
+                MERGE,
+            ),
+        ),
+    ),
+    Check(
+        ASSIGNMENT,
+        "fit_linear_regression_gd",
+        (
+            Group(
+                "basic",
+                2,
+                "features already centred and scaled",
+                gd_basic,
+                "run full-batch gradient descent on the mean squared error from w = 0, b = 0 "
+                "for n_steps steps of size lr.",
+                NAN_MODEL,
+            ),
+            Group(
+                "scales",
+                3,
+                "features on wildly different scales (salary, age, rate)",
+                gd_scales,
+                "on raw features the loss surface is an elongated valley (condition number in "
+                "the billions): a learning rate small enough for the salary column makes no "
+                "progress on the rate column, and lr = 0.1 diverges to inf and NaN. Standardise "
+                "the features, run gradient descent there, then map back: w = w_s / scale, "
+                "b = b_s - mean @ w.",
+                NAN_MODEL,
+            ),
+            Group(
+                "units",
+                1,
+                "features with offsets: the intercept in the original units",
+                gd_units,
+                "predictions X @ w + b must be in the original units: after fitting on "
+                "standardised features, w = w_s / scale and the intercept absorbs the means, "
+                "b = b_s - mean @ w.",
+                CONDITIONING,
+            ),
+        ),
+    ),
+    multiple_choice(ASSIGNMENT, "q1", "d", "abcd", VARIANCE),
+    multiple_choice(ASSIGNMENT, "q2", "a", "abcd", CONDITIONING),
+)
