@@ -327,6 +327,12 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
             tolerance_note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|",
         )
         if problem:
+            if np.isinf(got).all() and math.isfinite(value):
+                problem += " (or the log of a probability that underflowed to 0)"
+            grad_got = outcome.get("grad")
+            if grad_got is not None and np.isnan(grad_got).any():
+                n_nan = int(np.isnan(grad_got).sum())
+                problem += f"; and loss.backward() gave {n_nan} NaN gradient entries"
             return f"loss value: {problem}"
         if "gradient" in parts:
             if outcome["grad"] is None:
