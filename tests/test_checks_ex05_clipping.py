@@ -1,0 +1,187 @@
+"""The ex05_clipping checks: fair to every correct implementation, precise about mutants."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autograder
+import solutions.clipping as reference
+from autograder import oracle
+from autograder.checks import get_check
+from autograder.drivers.ex05_clipping import fresh_arrays, objective_gradient, sgd_run
+
+ASSIGNMENT = "ex05_clipping"
+NAMES = ("clip_by_value", "clip_by_global_norm", "sgd_with_clipping")
+
+
+def _load_mutants():
+    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
+    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+MUTANTS = _load_mutants()
+
+
+def _define(name: str, source: str):
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace[name]
+
+
+def _grade_quietly(name, obj, capsys, recwarn):
+    report = autograder.grade_function(ASSIGNMENT, name, obj)
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == "", "grading printed something"
+    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
+    return report
+
+
+CORRECT_CASES = [
+    pytest.param(name, source, id=f"{name}-{i}")
+    for name, sources in MUTANTS.CORRECT.items()
+    for i, source in enumerate(sources)
+]
+MUTANT_CASES = [
+    pytest.param(name, source, groups, id=f"{name}-{i}")
+    for name, mutants in MUTANTS.MUTANTS.items()
+    for i, (source, groups) in enumerate(mutants)
+]
+
+
+def test_every_name_has_correct_variants_and_mutants():
+    for name in NAMES:
+        assert len(MUTANTS.CORRECT[name]) >= 3, name
+        assert len(MUTANTS.MUTANTS[name]) >= 1, name
+        assert len(get_check(ASSIGNMENT, name).groups) >= 2, name
+    assert set(MUTANTS.ANSWERS) == {"q1", "q2", "q3"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_gets_full_marks(name, capsys, recwarn):
+    report = _grade_quietly(name, getattr(reference, name), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
+def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
+def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
+    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    failed = {group.name for group in report.groups if not group.passed}
+    assert failed == groups, str(report)
+    if groups != {group.name for group in report.groups}:
+        assert 0 < report.score < report.max_score, str(report)
+
+
+def _feedback(name: str, index: int, group: str) -> str:
+    source = MUTANTS.MUTANTS[name][index][0]
+    report = autograder.grade_function(ASSIGNMENT, name, _define(name, source))
+    (result,) = [g for g in report.groups if g.name == group]
+    assert not result.passed
+    return result.feedback
+
+
+def test_naive_norm_feedback_says_overflow_and_where_to_read():
+    feedback = _feedback("clip_by_global_norm", 0, "hard")
+    assert "returned inf" in feedback and "overflow" in feedback
+    assert "Computing a norm without overflow or underflow" in feedback
+
+
+def test_naive_sgd_feedback_points_at_the_overflowing_norm():
+    feedback = _feedback("sgd_with_clipping", 0, "hard")
+    assert "grad_norms" in feedback and "overflow" in feedback and "index (3,)" in feedback
+
+
+def test_underflowing_norm_is_called_underflow():
+    naive = _define("clip_by_global_norm", MUTANTS.MUTANTS["clip_by_global_norm"][0][0])
+    check = get_check(ASSIGNMENT, "clip_by_global_norm")
+    group = check.group("hard")
+    (tiny,) = [c for c in group.cases if "1.e-200" in c.label and "3.e-200" in c.label]
+    from autograder.grading import run_harness
+
+    problem = tiny.verdict(tiny, run_harness(tiny, group, naive))
+    assert problem is not None and "underflow" in problem
+
+
+def test_dtype_and_aliasing_feedback():
+    assert "changed dtype float32 → float64" in _feedback("clip_by_value", 0, "dtype")
+    assert "shares memory" in _feedback("clip_by_value", 2, "copies")
+    assert "mutated its input" in _feedback("clip_by_value", 1, "basic")
+
+
+def test_steps_feedback_names_the_indexing_mistake():
+    feedback = _feedback("sgd_with_clipping", 1, "plain")
+    assert "called grad_fn with steps [1, 2, 3" in feedback
+
+
+def test_global_norm_oracle():
+    assert oracle.global_norm([np.array([3.0]), np.array([[4.0]])]) == 5.0
+    assert oracle.global_norm([np.array([3e200, 4e200])]) == pytest.approx(5e200, rel=1e-15)
+    assert oracle.global_norm([np.array([3e-200, -4e-200])]) == pytest.approx(5e-200, rel=1e-15)
+    assert oracle.global_norm([np.full(4, 1e308)]) == np.inf
+    assert np.isnan(oracle.global_norm([np.array([1.0, np.nan])]))
+    assert oracle.global_norm([]) == 0.0
+
+
+def test_clip_oracle_matches_the_torch_rule():
+    clipped, norm = oracle.clip_by_global_norm([np.array([3.0, 4.0])], 1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose(clipped[0], np.array([3.0, 4.0]) / (5.0 + 1e-6), rtol=1e-15)
+    clipped, _ = oracle.clip_by_global_norm([np.array([2e-6])], 1e-6)
+    assert clipped[0][0] == pytest.approx(2e-6 * 1e-6 / 3e-6, rel=1e-15)  # eps matters here
+    clipped, _ = oracle.clip_by_global_norm([np.array([0.3, 0.4])], 1.0)
+    np.testing.assert_array_equal(clipped[0], [0.3, 0.4])
+
+
+def test_fresh_arrays_driver_records_aliasing_and_mutation():
+    payload = {"grads": [np.array([0.5, 2.0])], "args": [1.0]}
+    same = fresh_arrays(lambda g, c: g, payload, trap_overflow=False, time_limit=5)
+    assert same["aliased"] and not same["mutated"]
+
+    def in_place(grads, c):
+        np.clip(grads[0], -c, c, out=grads[0])
+        return grads
+
+    changed = fresh_arrays(in_place, payload, trap_overflow=False, time_limit=5)
+    assert changed["mutated"] and changed["aliased"]
+    good = fresh_arrays(reference.clip_by_value, payload, trap_overflow=False, time_limit=5)
+    assert good["status"] == "returned" and not good["aliased"] and not good["mutated"]
+    np.testing.assert_array_equal(good["value"][0], [0.5, 1.0])
+
+
+def test_sgd_driver_logs_calls_and_builds_the_objective():
+    problem = {
+        "A": np.diag([1.0, 2.0]),
+        "center": np.array([1.0, -1.0]),
+        "lam": 0.0,
+        "spikes": [[1, np.array([10.0, 0.0])]],
+    }
+    np.testing.assert_array_equal(objective_gradient(problem, np.zeros(2), 0), [-1.0, 2.0])
+    np.testing.assert_array_equal(objective_gradient(problem, np.zeros(2), 1), [9.0, 2.0])
+    payload = {"problem": problem, "theta0": np.zeros(2), "lr": 0.1, "n_steps": 3, "max_norm": 1.0}
+    outcome = sgd_run(reference.sgd_with_clipping, payload, trap_overflow=False, time_limit=5)
+    assert outcome["status"] == "returned" and not outcome["mutated"]
+    assert outcome["steps_seen"] == [0, 1, 2]
+    np.testing.assert_array_equal(outcome["thetas_seen"], outcome["value"]["path"][:-1])
+    assert outcome["value"]["clipped"] == [0, 1, 2]
+    crashing = sgd_run(lambda *a, **k: 1 / 0, payload, trap_overflow=False, time_limit=5)
+    assert crashing["status"] == "raised" and crashing["exc_type"] == "ZeroDivisionError"
+
+
+def test_multiple_choice_key():
+    for question, letter in MUTANTS.ANSWERS.items():
+        assert autograder.grade_function(ASSIGNMENT, question, letter).score == 1
+        wrong = next(o for o in "abcd" if o != letter)
+        report = autograder.grade_function(ASSIGNMENT, question, wrong)
+        assert report.score == 0 and f"'{letter}'" not in report.groups[0].feedback
