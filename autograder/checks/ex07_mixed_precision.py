@@ -16,8 +16,9 @@ Tolerances.
   GradScaler: that is judged exactly in its own group. Unscaled gradients are compared within
   2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both pass).
 * ``fp16_underflow_fraction`` is a ratio of two counts: the reference fraction is computed in
-  the verdict and compared with absolute tolerance 1e-12, far below 1/n for any n used, so the
-  counts must be exact while ``lost/n`` and ``1 - kept/n`` both pass.
+  the verdict and compared with tolerance 1e-6·fraction + 1e-12. One count more or less changes
+  the fraction by 1/n, at least 1e-3 relative for the n ≤ 300 used, so the counts must be exact,
+  while ``lost/n``, ``1 - kept/n`` and a float32 division (PyTorch's integer tensors) all pass.
 * ``mixed_precision_train_step`` is compared with the reference run through the same driver on
   the same seeded model and data: losses within 1e-3 relative (the same autocast computation
   gives the same value; the slack covers a different but valid order of operations), final
@@ -49,6 +50,7 @@ RUN = f"{CHAPTER} § A small training run: float32 against bfloat16 autocast"
 
 SCALE_RTOL = 1e-5
 FRACTION_ATOL = 1e-12
+FRACTION_RTOL = 1e-6
 LOSS_RTOL = 1e-3
 PARAM_ATOL, PARAM_RTOL = 2e-3, 1e-2
 DRIVERS = "autograder.drivers.ex07_mixed_precision"
@@ -72,24 +74,27 @@ def torch_bfloat16(x: np.ndarray) -> np.ndarray:
     return torch.from_numpy(flat).to(torch.bfloat16).float().numpy().reshape(np.shape(x))
 
 
-def _hex(value: Any) -> str:
-    bits = int(np.asarray(value, dtype=np.float32).view(np.uint32))
-    return f"0x{bits:08X}"
+def _bits(value: Any) -> int:
+    """The float32 bit pattern of a float32 value (read as bits: NaN payloads survive)."""
+    return int(np.asarray(value, dtype=np.float32).view(np.uint32))
 
 
-def _describe_bf16_miss(x: float, got: float, want: float) -> str:
-    """Name the rounding mistake that turns ``x`` into ``got`` instead of ``want``."""
-    x_bits = int(np.float32(x).view(np.uint32))
-    got_bits = int(np.float32(got).view(np.uint32))
-    shown = (
-        f"returned {fmt(got)} ({_hex(got)}) for x = {fmt(x)} ({_hex(x)}) where "
-        f"round-to-nearest-even gives {fmt(want)} ({_hex(want)})"
-    )
+def _from_bits(bits: int) -> float:
+    return float(np.array(bits, dtype=np.uint32).view(np.float32))
+
+
+def _describe_bf16_miss(x_bits: int, got_bits: int, want_bits: int) -> str:
+    """Name the rounding mistake that turns the float32 ``x_bits`` into ``got_bits``."""
+    x, got, want = _from_bits(x_bits), _from_bits(got_bits), _from_bits(want_bits)
     if math.isnan(x):
         return (
-            f"returned {fmt(got)} ({_hex(got)}) for the NaN {_hex(x)}: a NaN must stay NaN — "
-            "the rounding increment carried out of the NaN's payload"
+            f"returned {fmt(got)} (0x{got_bits:08X}) for the NaN 0x{x_bits:08X}: a NaN must stay "
+            "NaN — the rounding increment carried out of the NaN's payload"
         )
+    shown = (
+        f"returned {fmt(got)} (0x{got_bits:08X}) for x = {fmt(x)} (0x{x_bits:08X}) where "
+        f"round-to-nearest-even gives {fmt(want)} (0x{want_bits:08X})"
+    )
     if got_bits & 0xFFFF:
         return f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)"
     if math.isinf(want) and not math.isinf(got):
@@ -133,13 +138,18 @@ def bf16_verdict(*, contract: bool) -> Any:
         bad = (both != wanted) | (nan_in & ~np.isnan(got32))
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {index}" if x.ndim else ""
-        return _describe_bf16_miss(float(x[index]), float(got32[index]), float(want[index])) + where
+        miss = _describe_bf16_miss(_bits(x[index]), _bits(got32[index]), _bits(want[index]))
+        return miss + where
 
     return verdict
 
 
 def bf16_case(x: np.ndarray, *, contract: bool = False) -> Case:
-    shown = label(x=x) if x.size <= 6 else f"x = float32 array of shape {x.shape}, {label(x=x)}"
+    shown = label(x=x)
+    if 0 < x.size <= 8:
+        shown += " (bits " + ", ".join(f"0x{b:08X}" for b in x.view(np.uint32).ravel()) + ")"
+    elif x.size > 8:
+        shown = f"x = float32 array of shape {x.shape}, {shown}"
     return case(shown, [x], bf16_verdict(contract=contract))
 
 
@@ -192,9 +202,9 @@ def bf16_contract():
     rng = np.random.default_rng(702)
     return [
         bf16_case(rng.normal(0.0, 5.0, size=(3, 4)).astype(np.float32), contract=True),
-        bf16_case(np.array(1.00390625, dtype=np.float32), contract=True),
+        bf16_case(np.array(1.5, dtype=np.float32), contract=True),
         bf16_case(np.array([], dtype=np.float32), contract=True),
-        bf16_case(f32_from_bits(0x3F818000, 0x7F800001, 0x7F7FFFFF), contract=True),
+        bf16_case(rng.normal(0.0, 1e3, size=(2, 3, 2)).astype(np.float32), contract=True),
     ]
 
 
@@ -426,7 +436,7 @@ def scaler_float32():
             {"init_scale": 2.0**126, "growth_interval": 1}, _updates("FFFF"), exact_scale=True
         ),
         scaler_case(
-            {"init_scale": 2.0**125, "growth_factor": 4.0, "growth_interval": 2},
+            {"init_scale": 2.0**126, "growth_interval": 2},
             _updates("FFFFTFF"),
             exact_scale=True,
         ),
@@ -472,11 +482,11 @@ def fraction_verdict(case: Case, outcome: Outcome) -> str | None:
     args = case.payload["args"]
     want = fp16_underflow_fraction(*args, **case.payload.get("kwargs", {}))
     value = float(got)
-    if math.isnan(value) or abs(value - want) > FRACTION_ATOL:
+    if math.isnan(value) or abs(value - want) > FRACTION_ATOL + FRACTION_RTOL * want:
         grads = args[0] if isinstance(args[0], list) else [args[0]]
         nonzero = sum(int(np.count_nonzero(np.asarray(g))) for g in grads)
         return (
-            f"returned {fmt(value)} where the fraction of underflowing entries is {fmt(want)} "
+            f"returned {value!r} where the fraction of underflowing entries is {want!r} "
             f"(= {round(want * nonzero)} of the {nonzero} nonzero entries)"
         )
     return None
