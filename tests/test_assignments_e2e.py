@@ -215,7 +215,7 @@ def test_notebook_matches_the_contract_and_the_checks(assignment):
             assert test_cell is not None, f"no hidden test cell for {name}/{group.name}"
             assert test_cell.metadata["nbgrader"]["points"] == group.points
             assert "### BEGIN HIDDEN TESTS" in test_cell.source
-            assert f'"{name}", ' in test_cell.source and f'"{group.name}")' in test_cell.source
+            assert f'"{name}"' in test_cell.source and f'"{group.name}"' in test_cell.source
     explain = cells["explain"].metadata["nbgrader"]
     assert explain["grade"] and explain["solution"] and explain["points"] > 0
     hidden = [cell for cell in cells if cell.startswith("test_")]

@@ -34,7 +34,8 @@ NOTEBOOKS = [name for name in toc_files() if (REPOSITORY / f"{name}.ipynb").exis
 
 @pytest.fixture(scope="session")
 def book_build() -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "jupyter_book", "build", ".", "-W", "--keep-going"]
+    executable = Path(sys.executable).parent / "jupyter-book"
+    command = [str(executable), "build", ".", "-W", "--keep-going"]
     done = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=False)
     return done
 
