@@ -266,7 +266,8 @@ def test_welford_against_exact(offset, batches):
     spread = max(abs(Fraction(float(x)) - em) for x in allv)
     k = len(batches)
     # backward-stable mean: a few u of the mean plus a few u of the spread around it
-    tol_m = 2 * U64 * abs(em) + (4 * math.log2(n + 1) + 4 * k) * U64 * spread
+    # (+ one subnormal step: a mean of subnormals need not be representable at all)
+    tol_m = 2 * U64 * abs(em) + (4 * math.log2(n + 1) + 4 * k) * U64 * spread + 2.0**-1074
     assert abs(mpmath.mpf(m) - em) <= tol_m
     # each merge and each batch's two-pass sum contributes a few u of the variance
     tol = (8 * k + 4 * math.log2(n + 1)) * U64 * ev + (U64 * spread) ** 2 + 2.0**-1074
@@ -366,3 +367,9 @@ def test_fit_linear_regression_gd_exact_line():
 def test_fit_linear_regression_gd_bad_input(X, y, kw, match):
     with pytest.raises(ValueError, match=match):
         fit_linear_regression_gd(X, y, **kw)
+
+
+def test_welford_mean_of_subnormals_rounds_to_a_neighbour():
+    # Found by hypothesis in CI: the exact mean 2**-1075 lies halfway between 0 and 2**-1074.
+    n, m, v = strict(welford, iter([np.array([0.0, 5e-324])]))
+    assert n == 2 and m in (0.0, 5e-324) and v == 0.0
