@@ -1,0 +1,178 @@
+"""The program that runs a student's notebook code inside the sandbox (the untrusted side).
+
+Started by :mod:`autograder.sandbox` as ``python -I worker.py`` with a copy of the harness code
+beside it (never the checks, the solutions or the course files). It reads one job, a JSON object,
+from standard input::
+
+    {"cells": [[cell_number, source], ...], "requests": [...], "skip_requests": [...],
+     "cell_timeout": seconds, "limits": {...}, "uid": int or null, "channel_fd": int}
+
+then limits itself (:func:`apply_limits`), runs the cells in one IPython shell as a kernel
+would, and finally drives the student's objects with the harness requests, each
+``{"variable", "harness", "payload", "trap_overflow", "time_limit"}``. Every event is written as
+one line of :mod:`autograder.wire` JSON to the channel (file descriptor ``channel_fd``):
+
+``{"event": "cell", "cell": n}`` / ``{"event": "cell_done", "cell": n, "error", "output"}``
+    before and after each cell (``error`` is ``None`` or ``"NameError: ..."``);
+``{"event": "call", "request": k}`` / ``{"event": "outcome", "request": k, "outcome": {...}}``
+    before and after each harness request;
+``{"event": "done"}``
+    when everything ran.
+
+The student's code runs in this process and can change anything in it, this module included; the
+grader therefore treats every line as untrusted data and judges it in its own process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import sys
+
+CHANNEL_FD = 3  # replaced by the job's ``channel_fd``
+MAX_OUTPUT_CHARS = 2000
+
+
+class BoundedText:
+    """A text stream that keeps the first ``MAX_OUTPUT_CHARS`` characters written to it."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        if self.size < MAX_OUTPUT_CHARS:
+            piece = str(text)[: MAX_OUTPUT_CHARS - self.size]
+            self.parts.append(piece)
+            self.size += len(piece)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def take(self) -> str:
+        text = "".join(self.parts)
+        self.parts, self.size = [], 0
+        return text
+
+
+def send(message: dict) -> None:
+    """Write one event to the channel (unbuffered, so a crash loses nothing already sent)."""
+    from autograder import wire
+
+    data = (wire.dumps(message) + "\n").encode("utf-8")
+    while data:
+        data = data[os.write(CHANNEL_FD, data) :]
+
+
+def apply_limits(limits: dict, uid: int | None) -> None:
+    """Set the resource limits (soft = hard, so the student cannot raise them) and, when running as
+    root, become ``uid`` so that the process-count limit applies and no capability is left."""
+    names = {
+        "address_space": resource.RLIMIT_AS,
+        "cpu_seconds": resource.RLIMIT_CPU,
+        "processes": resource.RLIMIT_NPROC,
+        "open_files": resource.RLIMIT_NOFILE,
+        "file_size": resource.RLIMIT_FSIZE,
+        "core": resource.RLIMIT_CORE,
+    }
+    for name, value in limits.items():
+        resource.setrlimit(names[name], (value, value))
+    if os.getuid() == 0 and uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs, no privilege regained
+
+
+def run_cells(cells: list, cell_timeout: float) -> dict:
+    """Run the student's cells in one IPython shell; return the shell's namespace."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    from autograder.harness import CallTimeout, time_limit
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor"
+    shell = InteractiveShell.instance(config=config)
+    captured = BoundedText()
+    sys.stdout = sys.stderr = captured
+    for number, source in cells:
+        send({"event": "cell", "cell": number})
+        error = None
+        try:
+            with time_limit(cell_timeout):
+                result = shell.run_cell(source, silent=True)
+            failure = result.error_before_exec or result.error_in_exec
+        except BaseException as raised:  # raised outside the cell's own code
+            failure = raised
+        if isinstance(failure, CallTimeout):
+            error = f"TimeoutError: the cell ran longer than {cell_timeout:g} s and was interrupted"
+        elif failure is not None:
+            error = f"{type(failure).__name__}: {failure}"[:500]
+        send({"event": "cell_done", "cell": number, "error": error, "output": captured.take()})
+    return shell.user_ns
+
+
+def run_requests(namespace: dict, requests: list, skip: set) -> None:
+    """Drive the student's objects with the harness requests, sending each outcome."""
+    from autograder import wire
+    from autograder.harness import resolve
+
+    for index, request in enumerate(requests):
+        if index in skip:
+            continue
+        send({"event": "call", "request": index})
+        variable = request["variable"]
+        if variable not in namespace:
+            outcome = {
+                "status": "raised",
+                "exc_type": "NameError",
+                "message": f"name {variable!r} is not defined",
+                "where": "",
+            }
+        else:
+            try:
+                harness = resolve(request["harness"])
+                outcome = harness(
+                    namespace[variable],
+                    wire.loads(request["payload"]),
+                    trap_overflow=request["trap_overflow"],
+                    time_limit=request["time_limit"],
+                )
+            except BaseException as failure:  # the harness itself was broken by the student
+                outcome = {
+                    "status": "raised",
+                    "exc_type": type(failure).__name__,
+                    "message": str(failure)[:500],
+                    "where": "",
+                }
+        try:
+            send({"event": "outcome", "request": index, "outcome": outcome})
+        except (ValueError, TypeError) as failure:
+            send({"event": "unsendable", "request": index, "reason": str(failure)[:200]})
+
+
+def main() -> None:
+    global CHANNEL_FD
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    job = json.loads(sys.stdin.buffer.read())
+    CHANNEL_FD = job["channel_fd"]
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    apply_limits(job["limits"], job["uid"])
+    namespace = run_cells(job["cells"], job["cell_timeout"])
+    run_requests(namespace, job["requests"], set(job["skip_requests"]))
+    send({"event": "done"})
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
