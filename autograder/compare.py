@@ -60,6 +60,8 @@ def status_problem(outcome: Outcome) -> str | None:
         return f"{outcome['message']} — an endless loop, or far too slow for this input"
     if status == "bad_return":
         return f"returned a {outcome['type']} object, which the grader cannot read"
+    if status == "not_run":
+        return outcome["message"]
     return None
 
 

@@ -145,8 +145,9 @@ class _Attempt:
 def sanitize(raw: Any) -> Outcome:
     """The outcome the verdicts may read, built field by field from what the sandbox sent.
 
-    Anything malformed becomes a ``not_run`` outcome saying so; strings are cut to 2000
-    characters; ``value`` is kept as decoded plain data (the verdicts check its shape and type).
+    Anything malformed becomes a ``not_run`` outcome saying so; the common fields get their
+    expected types (strings cut to 2000 characters); ``value`` and any field a driver added are
+    kept as decoded plain data, which the verdicts check for shape and type.
     """
     if not isinstance(raw, dict) or raw.get("status") not in STATUSES:
         return {"status": "not_run", "message": "the notebook's process sent a malformed result"}
@@ -156,21 +157,15 @@ def sanitize(raw: Any) -> Outcome:
         value = raw.get(key, "")
         return value[:2000] if isinstance(value, str) else ""
 
-    outcome: Outcome = {"status": status, "message": text("message"), "where": text("where")}
-    outcome["exc_type"] = text("exc_type") or "Exception"
-    outcome["type"] = text("type")
-    outcome["stdout"] = text("stdout")
+    outcome: Outcome = dict(raw)  # drivers add their own fields; all of it is decoded plain data
+    outcome.update(message=text("message"), where=text("where"), type=text("type"))
+    outcome.update(exc_type=text("exc_type") or "Exception", stdout=text("stdout"))
     outcome["mutated"] = raw.get("mutated") is True
     warnings = raw.get("warnings")
-    outcome["warnings"] = [w[:200] for w in warnings[:20] if isinstance(w, str)] if (
-        isinstance(warnings, list)
-    ) else []
+    warnings = warnings if isinstance(warnings, list) else []
+    outcome["warnings"] = [w[:200] for w in warnings[:20] if isinstance(w, str)]
     seconds = raw.get("seconds")
     outcome["seconds"] = float(seconds) if type(seconds) in (int, float) else 0.0
-    if status == "returned":
-        if "value" not in raw:
-            return {"status": "not_run", "message": "the notebook's process sent no value"}
-        outcome["value"] = raw["value"]
     return outcome
 
 

@@ -1,0 +1,232 @@
+"""What an assignment grades, read from the instructor's source notebook, and how a submitted
+notebook is read.
+
+The graded cells come from ``<course root>/source/<id>/<id>.ipynb``, never from a submission: a
+student who edits or deletes a test cell changes nothing about what is graded. Each hidden test
+cell calls ``autograder.check("<id>", "<name>", <variable>, "<group>")``; :func:`load_spec` parses
+those calls (without running them) and checks them against :mod:`autograder.checks`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.checks import get_check
+from autograder.sandbox import Request
+
+MAX_NOTEBOOK_BYTES = 20 * 2**20
+MAX_CELLS = 1000
+ANSWER_STUB = "YOUR ANSWER HERE"
+PACKAGE = Path(__file__).resolve().parent
+
+
+class SpecError(ValueError):
+    """The source notebook does not describe a gradable assignment (an instructor's error)."""
+
+
+class NotebookError(ValueError):
+    """A submitted file is not a readable notebook; the message says what is wrong."""
+
+
+@dataclass(frozen=True)
+class TestCell:
+    """A hidden test cell: ``points`` for group ``group`` of graded name ``name``, which the
+    notebook defines as ``variable``."""
+
+    grade_id: str
+    points: float
+    name: str
+    variable: str
+    group: str
+
+
+@dataclass(frozen=True)
+class ManualCell:
+    """A cell graded by hand (the written answer)."""
+
+    grade_id: str
+    points: float
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    """The graded cells of one assignment and a fingerprint of everything that decides grades."""
+
+    assignment: str
+    test_cells: tuple[TestCell, ...]
+    manual_cells: tuple[ManualCell, ...]
+    fingerprint: str
+
+    @property
+    def max_score(self) -> float:
+        """The automatically graded points (the hand-graded ones are not included)."""
+        return sum(cell.points for cell in self.test_cells)
+
+    def requests(self) -> tuple[list[Request], list[list[int]]]:
+        """Every case of every test cell as a harness request, and per test cell the indices of
+        its requests (in case order)."""
+        requests: list[Request] = []
+        indices: list[list[int]] = []
+        for number, cell in enumerate(self.test_cells):
+            group = get_check(self.assignment, cell.name).group(cell.group)
+            indices.append([])
+            for case in group.cases:
+                indices[-1].append(len(requests))
+                requests.append(
+                    Request(
+                        cell.variable,
+                        case.harness,
+                        case.payload,
+                        group.trap_overflow,
+                        group.time_limit,
+                        number,
+                    )
+                )
+        return requests, indices
+
+
+def nbgrader_metadata(cell: dict) -> dict:
+    """A cell's ``nbgrader`` metadata, or ``{}`` when missing or malformed."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader if isinstance(nbgrader, dict) else {}
+
+
+def cell_source(cell: dict) -> str | None:
+    """A cell's source as one string (``None`` when it is neither a string nor a list of them)."""
+    source = cell.get("source", "")
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    return source if isinstance(source, str) else None
+
+
+def is_test_cell(cell: dict) -> bool:
+    """Whether nbgrader treats the cell as an autograder test (graded, not an answer)."""
+    metadata = nbgrader_metadata(cell)
+    return bool(metadata.get("grade")) and not metadata.get("solution")
+
+
+def _parse_check_call(source: str, assignment: str, grade_id: str) -> tuple[str, str, str]:
+    calls = [
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "check"
+    ]
+    if len(calls) != 1:
+        raise SpecError(f"test cell {grade_id!r} must call autograder.check exactly once")
+    args = calls[0].args
+    shapes = [ast.Constant, ast.Constant, ast.Name, ast.Constant]
+    if len(args) != 4 or not all(isinstance(a, s) for a, s in zip(args, shapes, strict=True)):
+        raise SpecError(
+            f"test cell {grade_id!r}: write autograder.check(\"{assignment}\", \"name\", "
+            "variable, \"group\") with literal strings"
+        )
+    if args[0].value != assignment:
+        raise SpecError(f"test cell {grade_id!r} checks assignment {args[0].value!r}")
+    return args[1].value, args[2].id, args[3].value
+
+
+def load_spec(course_root: Path, assignment: str) -> AssignmentSpec:
+    """Read the graded cells of ``assignment`` from the course's source notebook.
+
+    Raises :class:`SpecError` when the notebook is missing, a test cell is not a single literal
+    ``autograder.check`` call, or its points differ from the group's points in the checks.
+    """
+    path = Path(course_root) / "source" / assignment / f"{assignment}.ipynb"
+    if not path.is_file():
+        raise SpecError(f"no source notebook {path}; is --course-root the nbgrader course folder?")
+    data = path.read_bytes()
+    notebook = json.loads(data)
+    tests, manual = [], []
+    for cell in notebook["cells"]:
+        metadata = nbgrader_metadata(cell)
+        if not metadata.get("grade"):
+            continue
+        grade_id, points = metadata["grade_id"], float(metadata["points"])
+        if metadata.get("solution"):
+            manual.append(ManualCell(grade_id, points))
+            continue
+        name, variable, group_name = _parse_check_call(cell_source(cell), assignment, grade_id)
+        try:
+            group = get_check(assignment, name).group(group_name)
+        except ValueError as error:
+            raise SpecError(f"test cell {grade_id!r}: {error}") from None
+        if group.points != points:
+            raise SpecError(
+                f"test cell {grade_id!r} is worth {points:g} points but group {group_name!r} of "
+                f"{name} is worth {group.points:g}"
+            )
+        tests.append(TestCell(grade_id, points, name, variable, group_name))
+    if not tests:
+        raise SpecError(f"{path} has no autograded test cells")
+    return AssignmentSpec(assignment, tuple(tests), tuple(manual), _fingerprint(data))
+
+
+def _fingerprint(source_notebook: bytes) -> str:
+    """A hash of the source notebook and of the grader's and reference's code."""
+    digest = hashlib.sha256(source_notebook)
+    for folder in (PACKAGE, PACKAGE.parent / "solutions"):
+        for path in sorted(folder.rglob("*.py")):
+            digest.update(path.relative_to(folder.parent).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_notebook(data: bytes) -> dict[str, Any]:
+    """Parse a submitted notebook's bytes; :class:`NotebookError` saying what is wrong."""
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        raise NotebookError(
+            f"the notebook is {len(data) / 2**20:.0f} MB, more than the "
+            f"{MAX_NOTEBOOK_BYTES // 2**20} MB allowed (clear large outputs and resubmit)"
+        )
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise NotebookError(
+            f"the file is not a valid notebook (not valid JSON: {str(error)[:120]}); it was "
+            "probably edited outside Jupyter or truncated"
+        ) from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(cell, dict) for cell in cells):
+        raise NotebookError("the file is JSON but not a Jupyter notebook (no list of cells)")
+    if len(cells) > MAX_CELLS:
+        raise NotebookError(f"the notebook has {len(cells)} cells, more than {MAX_CELLS}")
+    return notebook
+
+
+def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[int, str]]:
+    """The code cells to run in the sandbox, numbered from 1 in notebook order.
+
+    Test cells (those nbgrader marks as tests, and any cell carrying a test cell's id) are left
+    out: the grader judges the student's objects itself. Cells whose source is malformed are
+    left out too.
+    """
+    test_ids = {cell.grade_id for cell in spec.test_cells}
+    cells = []
+    for number, cell in enumerate(notebook["cells"], start=1):
+        if cell.get("cell_type") != "code" or is_test_cell(cell):
+            continue
+        if nbgrader_metadata(cell).get("grade_id") in test_ids:
+            continue
+        source = cell_source(cell)
+        if source is not None:
+            cells.append((number, source))
+    return cells
+
+
+def answered(notebook: dict[str, Any] | None, cell: ManualCell) -> bool:
+    """Whether the student wrote something in a hand-graded cell (not the empty stub)."""
+    if notebook is None:
+        return False
+    for candidate in notebook["cells"]:
+        if nbgrader_metadata(candidate).get("grade_id") == cell.grade_id:
+            text = (cell_source(candidate) or "").strip()
+            return text not in ("", ANSWER_STUB)
+    return False
