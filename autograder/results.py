@@ -138,10 +138,17 @@ def grade_submission(
     return result
 
 
+def error_result(spec: AssignmentSpec, submission: Submission, message: str) -> StudentResult:
+    """The result for a submission the grader itself failed on (it is retried next run)."""
+    result = StudentResult(submission.student_id, ERROR, spec.max_score, origin=submission.origin)
+    problem = f"grader error ({message}); grade again, and report it if it persists"
+    return _not_graded(spec, result, problem, time.perf_counter(), status=ERROR)
+
+
 def _not_graded(
-    spec: AssignmentSpec, result: StudentResult, problem: str, start: float
+    spec: AssignmentSpec, result: StudentResult, problem: str, start: float, status=NOT_GRADED
 ) -> StudentResult:
-    result.status = NOT_GRADED
+    result.status = status
     result.reasons.insert(0, problem)
     for cell in spec.test_cells:
         description = get_check(spec.assignment, cell.name).group(cell.group).description
@@ -156,4 +163,3 @@ def _not_graded(
     ]
     result.seconds = time.perf_counter() - start
     return result
-

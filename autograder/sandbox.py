@@ -151,7 +151,6 @@ def sanitize(raw: Any) -> Outcome:
     """
     if not isinstance(raw, dict) or raw.get("status") not in STATUSES:
         return {"status": "not_run", "message": "the notebook's process sent a malformed result"}
-    status = raw["status"]
 
     def text(key: str) -> str:
         value = raw.get(key, "")
@@ -199,6 +198,9 @@ class Sandbox:
             raise SandboxUnavailable(NO_BWRAP)
         self.root = Path(tempfile.mkdtemp(prefix="autograder-harness-"))
         self._copy_harness()
+        self._running: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._stopping = False
         self._uids: queue.SimpleQueue[int] = queue.SimpleQueue()
         for uid in range(FIRST_UID, FIRST_UID + 256):
             self._uids.put(uid)
@@ -214,6 +216,13 @@ class Sandbox:
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def stop_all(self) -> None:
+        """Kill every running submission and start no more (used when grading is interrupted)."""
+        with self._lock:
+            self._stopping = True
+            for process in self._running:
+                self._kill(process)
+
     def _copy_harness(self) -> None:
         package = self.root / "autograder"
         package.mkdir()
@@ -221,7 +230,9 @@ class Sandbox:
         for name in HARNESS_FILES:
             source = PACKAGE / name
             if source.is_dir():
-                shutil.copytree(source, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+                shutil.copytree(
+                    source, package / name, ignore=shutil.ignore_patterns("__pycache__")
+                )
             else:
                 shutil.copyfile(source, package / name)
         for path in [self.root, *self.root.rglob("*")]:
@@ -434,16 +445,21 @@ class Sandbox:
     def _communicate(self, command, env, cwd, job: str, read_end: int, write_end: int) -> _Attempt:
         attempt = _Attempt()
         try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(write_end,),
-                start_new_session=True,
-                env=env if env is not None else {"PATH": "/usr/bin:/bin"},
-                cwd=cwd,
-            )
+            with self._lock:
+                if self._stopping:
+                    attempt.returncode = -signal.SIGKILL
+                    return attempt
+                process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=(write_end,),
+                    start_new_session=True,
+                    env=env if env is not None else {"PATH": "/usr/bin:/bin"},
+                    cwd=cwd,
+                )
+                self._running.add(process)
         finally:
             os.close(write_end)
         readers = [
@@ -469,6 +485,8 @@ class Sandbox:
         finally:
             for reader in readers:
                 reader.join(timeout=10)
+            with self._lock:
+                self._running.discard(process)
         return attempt
 
     @staticmethod

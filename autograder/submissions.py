@@ -141,7 +141,9 @@ def _from_zip(path: Path, assignment: str) -> Submission:
                 if name.endswith(".ipynb") and not any(part in name for part in IGNORED)
             ]
     except (OSError, zipfile.BadZipFile) as error:
-        return Submission(student, str(path), problem=f"{path.name} is not a readable zip ({error})")
+        return Submission(
+            student, str(path), problem=f"{path.name} is not a readable zip ({error})"
+        )
     exact = [name for name in names if name.rsplit("/", 1)[-1] == expected]
     if exact:
         return Submission(student, f"{path}:{exact[0]}", path=path, member=exact[0])

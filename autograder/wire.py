@@ -67,7 +67,7 @@ def _encode(value: Any, depth: int) -> Any:
 
 
 def _allowed_dtype(spec: Any) -> np.dtype:
-    """``np.dtype(spec)`` if it is a plain numeric or boolean dtype; :class:`WireError` otherwise."""
+    """``np.dtype(spec)`` if it is a plain numeric or boolean dtype, else :class:`WireError`."""
     try:
         dtype = np.dtype(spec)
     except (TypeError, ValueError):
@@ -93,7 +93,11 @@ def _decode(raw: Any, depth: int) -> Any:
     if isinstance(raw, dict):
         if set(raw) == {ARRAY_KEY}:
             return _decode_array(raw[ARRAY_KEY])
-        if set(raw) == {DTYPE_KEY} and isinstance(raw[DTYPE_KEY], list) and len(raw[DTYPE_KEY]) == 2:
+        if (
+            set(raw) == {DTYPE_KEY}
+            and isinstance(raw[DTYPE_KEY], list)
+            and len(raw[DTYPE_KEY]) == 2
+        ):
             name, as_dtype = raw[DTYPE_KEY]
             dtype = _allowed_dtype(str(name))
             return dtype if as_dtype is True else dtype.type
