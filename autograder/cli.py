@@ -44,7 +44,7 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         default=Limits.timeout,
         metavar="S",
         help="seconds each notebook cell may run (default %(default)g); a submission's whole "
-        "run is stopped after 2·S + 60 s",
+        "run is stopped after 2·S + 30 s",
     )
     parser.add_argument(
         "--memory",

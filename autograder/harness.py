@@ -126,8 +126,10 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     """
     if depth > 4:
         raise TypeError("nested too deeply")
-    if value is None or isinstance(value, bool | str):
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return str.__str__(value)  # a str subclass (possibly with a rigged __eq__) becomes a str
     if type(value) in (int, float):
         return value
     if isinstance(value, int | float) and not isinstance(value, np.generic):

@@ -16,9 +16,9 @@ per concurrent run so the process limit applies. Each cell is interrupted after 
 seconds and the whole run is killed after :attr:`Limits.run_seconds`.
 
 When the process ends early (``os._exit``, a kill, a crash, memory or time exhausted), the run is
-repeated without the cell that ended it, or, during grading calls, without the rest of that
-group, at most :data:`MAX_RUNS` times; whatever never ran gets a ``not_run`` outcome that says
-why.
+repeated without the cell that ended it or, during grading calls, without the rest of that group
+(without the rest of that name once it has ended the process twice), at most :data:`MAX_RUNS`
+times; whatever never ran gets a ``not_run`` outcome that says why.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from autograder.spec import Outcome
 
 PACKAGE = Path(__file__).resolve().parent
 HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "drivers")
-MAX_RUNS = 4
+MAX_RUNS = 12
 MAX_MESSAGE_BYTES = 64 * 2**20
 MAX_CHANNEL_BYTES = 512 * 2**20
 FIRST_UID = 61000
@@ -95,7 +96,7 @@ class Limits:
 
     @property
     def run_seconds(self) -> float:
-        return 2 * self.timeout + 60
+        return 2 * self.timeout + 30
 
     def rlimits(self) -> dict[str, int]:
         return {
@@ -314,6 +315,7 @@ class Sandbox:
         report = RunReport()
         skipped_cells: set[int] = set()
         lost: dict[int, str] = {}
+        deaths: Counter[str] = Counter()
         reason = "the notebook's process ended before this case ran"
         for _ in range(MAX_RUNS):
             remaining = [c for c in cells if c[0] not in skipped_cells]
@@ -328,10 +330,14 @@ class Sandbox:
                     report.grader_failure += f"; it printed: {attempt.output.strip()[-500:]}"
                 break
             if state["request"] is not None:
-                index = state["request"]
-                request = requests[index]
-                for later in range(index, len(requests)):
-                    if requests[later].group == request.group and later not in report.outcomes:
+                request = requests[state["request"]]
+                deaths[request.variable] += 1
+                for later in range(state["request"], len(requests)):
+                    other = requests[later]
+                    same = other.group == request.group or (
+                        deaths[request.variable] > 1 and other.variable == request.variable
+                    )
+                    if same and later not in report.outcomes:
                         lost[later] = f"the notebook's process ended during this case: {reason}"
                 report.problems.append(
                     f"calling `{request.variable}` ended the notebook's process ({reason}); "
