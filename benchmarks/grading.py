@@ -288,7 +288,7 @@ def compare(
     """Rows of the per-student table, disagreements between nbgrader and the grader (fatal),
     and departures of either from the expected scores (reported only)."""
     rows = [
-        "| student | answers (C correct, M mutant, - unanswered) | expected | (a) nbgrader | "
+        "| student | answers | expected | (a) nbgrader | "
         + " | ".join(f"(b) {label}" for label in runs)
         + " | status |",
         "|---|---|---:|---:|" + "---:|" * len(runs) + "---|",
@@ -481,6 +481,12 @@ def main() -> int:
         f"({speedup:.2f}x)"
     )
     print("\n## Scores (autograded points; the written answer is graded by hand)\n")
+    functions = [name for name in test_cell_points(assignment) if not name.startswith("q")]
+    print(
+        f"answers: one entry per function ({', '.join(functions)}): Ck = CORRECT[name][k], "
+        f"Mk = MUTANTS[name][k] of tests/mutants/{assignment}.py, - = left unanswered; "
+        "questions: + right, x wrong.\n"
+    )
     print("\n".join(rows))
     if surprises:
         print(
