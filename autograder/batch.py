@@ -37,7 +37,6 @@ class BatchOptions:
     limits: Limits = Limits()
     isolate: bool = True
     progress: bool = True
-    record_gradebook: bool = True
 
 
 @dataclass(frozen=True)
@@ -119,39 +118,36 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
 
     results: dict[str, StudentResult] = {}
     reused = 0
-    writer = GradebookWriter(options.course_root, spec) if options.record_gradebook else None
-    progress = _progress(len(found), options.progress)
-    try:
-        with Sandbox(options.limits, isolate=options.isolate, hidden=hidden) as sandbox:
-            pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
-            pending = {pool.submit(run, submission, sandbox) for submission in found}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        graded = future.result()
-                        result = graded.result
-                        if writer is not None:
-                            writer.record(result, graded.notebook, submitted=graded.submitted)
-                        if not graded.reused and result.status != ERROR:
-                            saved = {"notebook_sha256": graded.digest, "result": result.to_json()}
-                            path = results_dir / f"{result.student_id}.json"
-                            atomic_write(path, json.dumps(saved))
-                        reused += graded.reused
-                        results[result.student_id] = result
-                        progress.update(1)
-            except BaseException:
-                stop.set()
-                for future in pending:
-                    future.cancel()
-                sandbox.stop_all()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-            pool.shutdown(wait=True)
-    finally:
-        progress.close()
-        if writer is not None:
-            writer.close()
+    with (
+        Sandbox(options.limits, isolate=options.isolate, hidden=hidden) as sandbox,
+        GradebookWriter(options.course_root, spec) as writer,
+    ):
+        progress = _progress(len(found), options.progress)
+        pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
+        pending = {pool.submit(run, submission, sandbox) for submission in found}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    graded = future.result()
+                    result = graded.result
+                    writer.record(result, graded.notebook, submitted=graded.submitted)
+                    if not graded.reused and result.status != ERROR:
+                        saved = {"notebook_sha256": graded.digest, "result": result.to_json()}
+                        atomic_write(results_dir / f"{result.student_id}.json", json.dumps(saved))
+                    reused += graded.reused
+                    results[result.student_id] = result
+                    progress.update(1)
+        except BaseException:
+            stop.set()
+            for future in pending:
+                future.cancel()
+            sandbox.stop_all()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        finally:
+            progress.close()
+        pool.shutdown(wait=True)
     ordered = [results[key] for key in sorted(results)]
     csv_path, histogram, text = write_outputs(options.out, spec, ordered)
     return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
