@@ -17,7 +17,15 @@ from autograder.checks import ASSIGNMENTS
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 COURSE_ROOT = REPOSITORY / "exercises"
-GENERATED = ("release", "source_with_tests", "submitted", "autograded", "feedback", "gradebook.db")
+GENERATED = (
+    "release",
+    "source_with_tests",
+    "submitted",
+    "autograded",
+    "feedback",
+    "grades",
+    "gradebook.db",
+)
 
 
 class NbgraderError(RuntimeError):
