@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,10 +318,14 @@ class Sandbox:
         lost: dict[int, str] = {}
         deaths: Counter[str] = Counter()
         reason = "the notebook's process ended before this case ran"
+        deadline = time.monotonic() + 4 * self.limits.run_seconds
         for _ in range(MAX_RUNS):
+            if time.monotonic() > deadline:
+                report.problems.append("gave up restarting: the runs took too long in all")
+                break
             remaining = [c for c in cells if c[0] not in skipped_cells]
             attempt = self._run_once(remaining, requests, set(report.outcomes) | set(lost))
-            state = self._read_events(attempt, report)
+            state = self._read_events(attempt, report, len(requests))
             if state["done"] or len(report.outcomes) + len(lost) == len(requests):
                 break
             reason = self._ending(attempt)
@@ -361,14 +366,19 @@ class Sandbox:
                 report.outcomes[index] = {"status": "not_run", "message": message}
         return report
 
-    def _read_events(self, attempt: _Attempt, report: RunReport) -> dict[str, Any]:
-        """Fold an attempt's events into ``report``; return where the process was when it ended."""
+    def _read_events(self, attempt: _Attempt, report: RunReport, n_requests: int) -> dict:
+        """Fold an attempt's events into ``report``; return where the process was when it ended.
+
+        Events are untrusted: request indices outside ``range(n_requests)`` are ignored.
+        """
         state: dict[str, Any] = {"done": False, "cell": None, "request": None, "any": False}
         for event in attempt.events:
             state["any"] = True
             kind = event.get("event")
             number = event.get("cell")
             index = event.get("request")
+            if index is not None and not (type(index) is int and 0 <= index < n_requests):
+                continue
             if kind == "cell" and type(number) is int:
                 state["cell"], state["request"] = number, None
             elif kind == "cell_done" and type(number) is int:

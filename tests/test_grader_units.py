@@ -257,3 +257,27 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
     outcome = report.outcomes[0]
     assert outcome["status"] == "returned"
     assert np.array_equal(outcome["value"], np.exp([0.0, 1.0]))
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_forged_events_and_a_dying_cell_cannot_confuse_the_runner():
+    forged = (
+        b'{"event":"call","request":99999}\n'
+        b'{"event":"outcome","request":-1,"outcome":{"status":"returned","value":1}}\n'
+        b'{"event":"cell","cell":"x"}\n[1, 2]\nnot json\n'
+    )
+    cells = [
+        (
+            1,
+            f"import os\nfor fd in range(3, 40):\n    try:\n        os.write(fd, {forged!r})\n"
+            "    except OSError:\n        pass\nos._exit(1)",
+        ),
+        (2, "def f(x):\n    return 2 * x"),
+    ]
+    requests = [Request("f", "call", {"args": [1.5]}, False, 5.0, 0)]
+    with Sandbox(Limits(timeout=10)) as sandbox:
+        report = sandbox.execute(cells, requests)
+    assert report.outcomes[0]["status"] == "returned" and report.outcomes[0]["value"] == 3.0
+    assert report.cell_errors[1].startswith("ended the notebook's process")
+    assert any("cell 1 ended" in problem for problem in report.problems)
+    assert report.grader_failure is None
