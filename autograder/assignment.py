@@ -70,9 +70,13 @@ class AssignmentSpec:
         """The automatically graded points (the hand-graded ones are not included)."""
         return sum(cell.points for cell in self.test_cells)
 
-    def requests(self) -> tuple[list[Request], list[list[int]]]:
+    def requests(
+        self, notebook: dict[str, Any] | None = None
+    ) -> tuple[list[Request], list[list[int]]]:
         """Every case of every test cell as a harness request, and per test cell the indices of
-        its requests (in case order)."""
+        its requests (in case order). Each request runs where the ``notebook`` holds its test
+        cell (found by grade id; after the last cell when it is missing)."""
+        positions = test_positions(notebook) if notebook is not None else {}
         requests: list[Request] = []
         indices: list[list[int]] = []
         for number, cell in enumerate(self.test_cells):
@@ -88,6 +92,7 @@ class AssignmentSpec:
                         group.trap_overflow,
                         group.time_limit,
                         number,
+                        positions.get(cell.grade_id),
                     )
                 )
         return requests, indices
@@ -225,6 +230,16 @@ def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[
         if source is not None:
             cells.append((number, source))
     return cells
+
+
+def test_positions(notebook: dict[str, Any]) -> dict[str, int]:
+    """The cell number (from 1) of each test cell's first occurrence, by grade id."""
+    positions: dict[str, int] = {}
+    for number, cell in enumerate(notebook["cells"], start=1):
+        grade_id = nbgrader_metadata(cell).get("grade_id")
+        if isinstance(grade_id, str):
+            positions.setdefault(grade_id, number)
+    return positions
 
 
 def answered(notebook: dict[str, Any] | None, cell: ManualCell) -> bool:

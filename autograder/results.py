@@ -105,7 +105,7 @@ def grade_submission(
         notebook = read_notebook(submission.read() if data is None else data)
     except NotebookError as error:
         return _not_graded(spec, result, str(error), start)
-    requests, indices = spec.requests()
+    requests, indices = spec.requests(notebook)
     report = sandbox.execute(student_cells(notebook, spec), requests)
     if report.grader_failure:
         result.status = ERROR

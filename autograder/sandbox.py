@@ -113,7 +113,8 @@ class Limits:
 @dataclass(frozen=True)
 class Request:
     """One harness call: drive ``variable`` with a case's payload. ``group`` numbers the graded
-    group the case belongs to (a process that dies during a case loses the rest of its group)."""
+    group the case belongs to (a process that dies during a case loses the rest of its group);
+    ``position`` is the notebook cell number of its test cell (``None``: after the last cell)."""
 
     variable: str
     harness: str
@@ -121,6 +122,7 @@ class Request:
     trap_overflow: bool
     time_limit: float
     group: int
+    position: int | None = None
 
 
 @dataclass
@@ -442,6 +444,7 @@ class Sandbox:
                         "payload": wire.dumps(r.payload),
                         "trap_overflow": r.trap_overflow,
                         "time_limit": r.time_limit,
+                        "position": r.position,
                     }
                     for r in requests
                 ],

@@ -7,9 +7,11 @@ from standard input::
     {"cells": [[cell_number, source], ...], "requests": [...], "skip_requests": [...],
      "cell_timeout": seconds, "limits": {...}, "uid": int or null, "channel_fd": int}
 
-then limits itself (:func:`apply_limits`), runs the cells in one IPython shell as a kernel
-would, and finally drives the student's objects with the harness requests, each
-``{"variable", "harness", "payload", "trap_overflow", "time_limit"}``. Every event is written as
+then limits itself (:func:`apply_limits`) and runs the cells in one IPython shell as a kernel
+would. Each harness request ``{"variable", "harness", "payload", "trap_overflow", "time_limit",
+"position"}`` drives the student's object where its test cell stands in the notebook: before the
+first cell numbered above ``position`` (at the end when ``position`` is null), so a later cell that
+rebinds the name does not change what is graded, as in nbgrader. Every event is written as
 one line of :mod:`autograder.wire` JSON to the channel (file descriptor ``channel_fd``):
 
 ``{"event": "cell", "cell": n}`` / ``{"event": "cell_done", "cell": n, "error", "output"}``
@@ -91,73 +93,70 @@ def apply_limits(limits: dict, uid: int | None) -> None:
     libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS: no setuid programs, no privilege regained
 
 
-def run_cells(cells: list, cell_timeout: float) -> dict:
-    """Run the student's cells in one IPython shell; return the shell's namespace."""
+def make_shell():
+    """An IPython shell that runs cells as a kernel would (magics included), without history."""
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
-
-    from autograder.harness import CallTimeout, time_limit
 
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "NoColor"
-    shell = InteractiveShell.instance(config=config)
-    captured = BoundedText()
-    sys.stdout = sys.stderr = captured
-    for number, source in cells:
-        send({"event": "cell", "cell": number})
-        error = None
-        try:
-            with time_limit(cell_timeout):
-                result = shell.run_cell(source, silent=True)
-            failure = result.error_before_exec or result.error_in_exec
-        except BaseException as raised:  # raised outside the cell's own code
-            failure = raised
-        if isinstance(failure, CallTimeout):
-            error = f"TimeoutError: the cell ran longer than {cell_timeout:g} s and was interrupted"
-        elif failure is not None:
-            error = f"{type(failure).__name__}: {failure}"[:500]
-        send({"event": "cell_done", "cell": number, "error": error, "output": captured.take()})
-    return shell.user_ns
+    return InteractiveShell.instance(config=config)
 
 
-def run_requests(namespace: dict, requests: list, skip: set) -> None:
-    """Drive the student's objects with the harness requests, sending each outcome."""
+def run_cell(shell, number: int, source: str, cell_timeout: float, captured: BoundedText) -> None:
+    """Run one student cell with a time limit and report how it went."""
+    from autograder.harness import CallTimeout, time_limit
+
+    send({"event": "cell", "cell": number})
+    error = None
+    try:
+        with time_limit(cell_timeout):
+            result = shell.run_cell(source, silent=True)
+        failure = result.error_before_exec or result.error_in_exec
+    except BaseException as raised:  # raised outside the cell's own code
+        failure = raised
+    if isinstance(failure, CallTimeout):
+        error = f"TimeoutError: the cell ran longer than {cell_timeout:g} s and was interrupted"
+    elif failure is not None:
+        error = f"{type(failure).__name__}: {failure}"[:500]
+    send({"event": "cell_done", "cell": number, "error": error, "output": captured.take()})
+
+
+def run_request(namespace: dict, index: int, request: dict) -> None:
+    """Drive the student's object with one harness request and send the outcome."""
     from autograder import wire
     from autograder.harness import resolve
 
-    for index, request in enumerate(requests):
-        if index in skip:
-            continue
-        send({"event": "call", "request": index})
-        variable = request["variable"]
-        if variable not in namespace:
+    send({"event": "call", "request": index})
+    variable = request["variable"]
+    if variable not in namespace:
+        outcome = {
+            "status": "raised",
+            "exc_type": "NameError",
+            "message": f"name {variable!r} is not defined",
+            "where": "",
+        }
+    else:
+        try:
+            harness = resolve(request["harness"])
+            outcome = harness(
+                namespace[variable],
+                wire.loads(request["payload"]),
+                trap_overflow=request["trap_overflow"],
+                time_limit=request["time_limit"],
+            )
+        except BaseException as failure:  # the harness itself was broken by the student
             outcome = {
                 "status": "raised",
-                "exc_type": "NameError",
-                "message": f"name {variable!r} is not defined",
+                "exc_type": type(failure).__name__,
+                "message": str(failure)[:500],
                 "where": "",
             }
-        else:
-            try:
-                harness = resolve(request["harness"])
-                outcome = harness(
-                    namespace[variable],
-                    wire.loads(request["payload"]),
-                    trap_overflow=request["trap_overflow"],
-                    time_limit=request["time_limit"],
-                )
-            except BaseException as failure:  # the harness itself was broken by the student
-                outcome = {
-                    "status": "raised",
-                    "exc_type": type(failure).__name__,
-                    "message": str(failure)[:500],
-                    "where": "",
-                }
-        try:
-            send({"event": "outcome", "request": index, "outcome": outcome})
-        except (ValueError, TypeError) as failure:
-            send({"event": "unsendable", "request": index, "reason": str(failure)[:200]})
+    try:
+        send({"event": "outcome", "request": index, "outcome": outcome})
+    except (ValueError, TypeError) as failure:
+        send({"event": "unsendable", "request": index, "reason": str(failure)[:200]})
 
 
 def main() -> None:
@@ -168,8 +167,22 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     apply_limits(job["limits"], job["uid"])
-    namespace = run_cells(job["cells"], job["cell_timeout"])
-    run_requests(namespace, job["requests"], set(job["skip_requests"]))
+    shell = make_shell()
+    captured = BoundedText()
+    sys.stdout = sys.stderr = captured
+    skip = set(job["skip_requests"])
+    pending = sorted(
+        (request["position"] or float("inf"), index)
+        for index, request in enumerate(job["requests"])
+        if index not in skip
+    )
+    for number, source in job["cells"]:
+        while pending and pending[0][0] < number:  # a test cell stands before this cell
+            index = pending.pop(0)[1]
+            run_request(shell.user_ns, index, job["requests"][index])
+        run_cell(shell, number, source, job["cell_timeout"], captured)
+    for _, index in pending:
+        run_request(shell.user_ns, index, job["requests"][index])
     send({"event": "done"})
     os._exit(0)
 

@@ -281,3 +281,28 @@ def test_forged_events_and_a_dying_cell_cannot_confuse_the_runner():
     assert report.cell_errors[1].startswith("ended the notebook's process")
     assert any("cell 1 ended" in problem for problem in report.problems)
     assert report.grader_failure is None
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
+    """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
+    None) must not replace the student's own function in the tests that stand before it."""
+    from autograder.results import grade_submission
+    from autograder.submissions import Submission
+
+    assignment = "ex04_softmax"
+    notebook = json.loads((COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb").read_text())
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "source": "from scipy.special import log_softmax",
+        }
+    )
+    path = tmp_path / f"{assignment}.ipynb"
+    path.write_text(json.dumps(notebook))
+    spec = load_spec(COURSE_ROOT, assignment)
+    with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
+        result = grade_submission(spec, Submission("s", str(path), path=path), sandbox)
+    assert result.score == spec.max_score, [c.feedback for c in result.cells if not c.passed]
