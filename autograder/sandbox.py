@@ -278,14 +278,16 @@ class Sandbox:
             elif path.is_dir():
                 command += ["--ro-bind", name, name]
                 mounted.append(path)
+        command += ["--proc", "/proc", "--dev", "/dev"]
+        # The private /tmp comes before the Python installation, which may itself be under /tmp.
+        command += ["--perms", "1777", "--size", str(self.limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
         for root in python_roots():
             if not any(root.is_relative_to(m) for m in mounted):
                 for parent in reversed(root.parents[:-1]):  # readable after dropping root
-                    command += ["--perms", "0755", "--dir", str(parent)]
+                    if parent != Path("/tmp"):
+                        command += ["--perms", "0755", "--dir", str(parent)]
                 command += ["--ro-bind", str(root), str(root)]
                 mounted.append(root)
-        command += ["--proc", "/proc", "--dev", "/dev"]
-        command += ["--perms", "1777", "--size", str(self.limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
         command += ["--ro-bind", str(self.root), "/grader"]
         for path in self.hidden:
             if any(path.is_relative_to(m) for m in mounted):
