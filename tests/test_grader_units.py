@@ -306,3 +306,27 @@ def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path
     with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
         result = grade_submission(spec, Submission("s", str(path), path=path), sandbox)
     assert result.score == spec.max_score, [c.feedback for c in result.cells if not c.passed]
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_a_python_installed_under_tmp_runs_in_the_sandbox(tmp_path):
+    """A virtual environment under /tmp (as on CI) must stay visible under the private /tmp."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
+    script = (
+        "from autograder.sandbox import Limits, Request, Sandbox\n"
+        "with Sandbox(Limits(timeout=10)) as sandbox:\n"
+        "    report = sandbox.execute([(1, 'def f(x):\\n    return x + 1')],\n"
+        "                             [Request('f', 'call', {'args': [1]}, False, 5.0, 0)])\n"
+        "print(report.outcomes[0]['value'])\n"
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.strip() == "2", done.stderr[-2000:]
