@@ -539,17 +539,25 @@ def test_check_prints_the_same_judgement_for_one_notebook(released, tmp_path):
     assert "Re-read:" in done.stdout
 
 
-def test_refuses_without_bubblewrap_unless_told(released, tmp_path):
+def test_refuses_without_bubblewrap_unless_told(released, tmp_path, monkeypatch, capsys):
+    import autograder.sandbox
+    from autograder.cli import main
+
     folder = tmp_path / "submitted"
     write_submission(folder, "honest_full", build(released, CORRECT))
     course = copy_course(tmp_path / "course")
-    path = [d for d in os.environ["PATH"].split(os.pathsep) if not Path(d, "bwrap").exists()]
-    no_bwrap = dict(os.environ, PATH=os.pathsep.join(path))
-    refused = grade(course, folder, tmp_path / "out", env=no_bwrap)
-    assert refused.returncode == 1
-    assert "bubblewrap" in refused.stderr and "--no-sandbox" in refused.stderr
-    assert not (tmp_path / "out").exists()
-    done = grade(course, folder, tmp_path / "out", "--no-sandbox", env=no_bwrap)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "without isolation" in done.stderr
+    real_which = shutil.which
+    monkeypatch.setattr(
+        autograder.sandbox.shutil,
+        "which",
+        lambda name: None if name == "bwrap" else real_which(name),
+    )
+    arguments = ["grade", A, str(folder), "--course-root", str(course), "--no-progress"]
+    arguments += ["--out", str(tmp_path / "out")]
+    assert main(arguments) == 1
+    refused = capsys.readouterr().err
+    assert "bubblewrap" in refused and "--no-sandbox" in refused
+    assert not (tmp_path / "out").exists() and not (course / "gradebook.db").exists()
+    assert main([*arguments, "--no-sandbox"]) == 0
+    assert "without isolation" in capsys.readouterr().err
     assert float(read_csv(tmp_path / "out" / "grades.csv")["honest_full"]["score"]) == FULL
