@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import math
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
+from mutant_grading import (
+    correct_cases,
+    define,
+    grade_quietly,
+    load_mutants,
+    mutant_cases,
+    mutant_feedback,
+)
 
 import autograder
 from autograder import oracle
@@ -18,47 +25,15 @@ ASSIGNMENT = "ex02_overflow"
 NAMES = ("log_product", "stable_sigmoid", "softplus", "clipped_bce")
 
 
-def _load_mutants():
-    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
-    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+MUTANTS = load_mutants(ASSIGNMENT)
+_grade_quietly = partial(grade_quietly, ASSIGNMENT)
 
 
-MUTANTS = _load_mutants()
+_feedback = partial(mutant_feedback, ASSIGNMENT)
 
 
-def _define(name: str, source: str):
-    namespace: dict = {}
-    exec(source, namespace)
-    return namespace[name]
-
-
-def _grade_quietly(name, obj, capsys, recwarn):
-    report = autograder.grade_function(ASSIGNMENT, name, obj)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == "", "grading printed something"
-    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
-    return report
-
-
-def _feedback(name: str, mutant: int, group: str, capsys, recwarn) -> str:
-    source, _ = MUTANTS.MUTANTS[name][mutant]
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
-    return next(g for g in report.groups if g.name == group).feedback
-
-
-CORRECT_CASES = [
-    pytest.param(name, source, id=f"{name}-{i}")
-    for name, sources in MUTANTS.CORRECT.items()
-    for i, source in enumerate(sources)
-]
-MUTANT_CASES = [
-    pytest.param(name, source, groups, id=f"{name}-{i}")
-    for name, mutants in MUTANTS.MUTANTS.items()
-    for i, (source, groups) in enumerate(mutants)
-]
+CORRECT_CASES = correct_cases(MUTANTS)
+MUTANT_CASES = mutant_cases(MUTANTS)
 
 
 def test_every_name_has_correct_variants_and_mutants():
@@ -70,13 +45,13 @@ def test_every_name_has_correct_variants_and_mutants():
 
 @pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
 def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     assert report.score == report.max_score, str(report)
 
 
 @pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
 def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     failed = {group.name for group in report.groups if not group.passed}
     assert failed == groups, str(report)
     for group in report.groups:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import math
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
+from mutant_grading import (
+    correct_cases,
+    define,
+    grade_quietly,
+    load_mutants,
+    mutant_cases,
+)
 
 import autograder
 from autograder import oracle
@@ -17,41 +24,12 @@ ASSIGNMENT = "ex03_logsumexp"
 NAMES = ("logsumexp", "logaddexp", "online_logsumexp")
 
 
-def _load_mutants():
-    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
-    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+MUTANTS = load_mutants(ASSIGNMENT)
+_grade_quietly = partial(grade_quietly, ASSIGNMENT)
 
 
-MUTANTS = _load_mutants()
-
-
-def _define(name: str, source: str):
-    namespace: dict = {}
-    exec(source, namespace)
-    return namespace[name]
-
-
-def _grade_quietly(name, obj, capsys, recwarn):
-    report = autograder.grade_function(ASSIGNMENT, name, obj)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == "", "grading printed something"
-    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
-    return report
-
-
-CORRECT_CASES = [
-    pytest.param(name, source, id=f"{name}-{i}")
-    for name, sources in MUTANTS.CORRECT.items()
-    for i, source in enumerate(sources)
-]
-MUTANT_CASES = [
-    pytest.param(name, source, groups, id=f"{name}-{i}")
-    for name, mutants in MUTANTS.MUTANTS.items()
-    for i, (source, groups) in enumerate(mutants)
-]
+CORRECT_CASES = correct_cases(MUTANTS)
+MUTANT_CASES = mutant_cases(MUTANTS)
 
 
 def test_every_name_has_correct_variants_and_mutants():
@@ -63,13 +41,13 @@ def test_every_name_has_correct_variants_and_mutants():
 
 @pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
 def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     assert report.score == report.max_score, str(report)
 
 
 @pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
 def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     failed = {group.name for group in report.groups if not group.passed}
     assert failed == groups, str(report)
     all_groups = {group.name for group in report.groups}
@@ -88,7 +66,7 @@ def test_reference_gets_full_marks(name, capsys, recwarn):
 
 def test_naive_logsumexp_feedback_names_overflow_and_the_section(capsys, recwarn):
     source, _ = MUTANTS.MUTANTS["logsumexp"][0]
-    report = _grade_quietly("logsumexp", _define("logsumexp", source), capsys, recwarn)
+    report = _grade_quietly("logsumexp", define("logsumexp", source), capsys, recwarn)
     large = next(g for g in report.groups if g.name == "large")
     assert "overflowed in an intermediate step" in large.feedback
     assert "subtract the maximum" in large.feedback
@@ -98,23 +76,21 @@ def test_naive_logsumexp_feedback_names_overflow_and_the_section(capsys, recwarn
 
 def test_dtype_mutant_feedback_says_changed_dtype(capsys, recwarn):
     source, _ = MUTANTS.MUTANTS["logsumexp"][2]
-    report = _grade_quietly("logsumexp", _define("logsumexp", source), capsys, recwarn)
+    report = _grade_quietly("logsumexp", define("logsumexp", source), capsys, recwarn)
     float32 = next(g for g in report.groups if g.name == "float32")
     assert "changed dtype float32 → float64" in float32.feedback
 
 
 def test_logaddexp_infinity_mutant_feedback_says_nan(capsys, recwarn):
     source, _ = MUTANTS.MUTANTS["logaddexp"][1]
-    report = _grade_quietly("logaddexp", _define("logaddexp", source), capsys, recwarn)
+    report = _grade_quietly("logaddexp", define("logaddexp", source), capsys, recwarn)
     infinities = next(g for g in report.groups if g.name == "infinities")
     assert "returned nan" in infinities.feedback
 
 
 def test_two_pass_online_mutant_is_told_about_the_one_shot_iterator(capsys, recwarn):
     source, _ = MUTANTS.MUTANTS["online_logsumexp"][1]
-    report = _grade_quietly(
-        "online_logsumexp", _define("online_logsumexp", source), capsys, recwarn
-    )
+    report = _grade_quietly("online_logsumexp", define("online_logsumexp", source), capsys, recwarn)
     basic = next(g for g in report.groups if g.name == "basic")
     assert "do not iterate it twice" in basic.feedback
 

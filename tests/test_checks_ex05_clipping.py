@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import pytest
+from mutant_grading import (
+    correct_cases,
+    define,
+    grade_quietly,
+    load_mutants,
+    mutant_cases,
+)
 
 import autograder
 import solutions.clipping as reference
@@ -18,41 +24,12 @@ ASSIGNMENT = "ex05_clipping"
 NAMES = ("clip_by_value", "clip_by_global_norm", "sgd_with_clipping")
 
 
-def _load_mutants():
-    path = Path(__file__).parent / "mutants" / f"{ASSIGNMENT}.py"
-    spec = importlib.util.spec_from_file_location(f"mutants_{ASSIGNMENT}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+MUTANTS = load_mutants(ASSIGNMENT)
+_grade_quietly = partial(grade_quietly, ASSIGNMENT)
 
 
-MUTANTS = _load_mutants()
-
-
-def _define(name: str, source: str):
-    namespace: dict = {}
-    exec(source, namespace)
-    return namespace[name]
-
-
-def _grade_quietly(name, obj, capsys, recwarn):
-    report = autograder.grade_function(ASSIGNMENT, name, obj)
-    captured = capsys.readouterr()
-    assert captured.out == "" and captured.err == "", "grading printed something"
-    assert len(recwarn) == 0, [str(w.message) for w in recwarn]
-    return report
-
-
-CORRECT_CASES = [
-    pytest.param(name, source, id=f"{name}-{i}")
-    for name, sources in MUTANTS.CORRECT.items()
-    for i, source in enumerate(sources)
-]
-MUTANT_CASES = [
-    pytest.param(name, source, groups, id=f"{name}-{i}")
-    for name, mutants in MUTANTS.MUTANTS.items()
-    for i, (source, groups) in enumerate(mutants)
-]
+CORRECT_CASES = correct_cases(MUTANTS)
+MUTANT_CASES = mutant_cases(MUTANTS)
 
 
 def test_every_name_has_correct_variants_and_mutants():
@@ -71,13 +48,13 @@ def test_reference_gets_full_marks(name, capsys, recwarn):
 
 @pytest.mark.parametrize(("name", "source"), CORRECT_CASES)
 def test_correct_implementations_get_full_marks(name, source, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     assert report.score == report.max_score, str(report)
 
 
 @pytest.mark.parametrize(("name", "source", "groups"), MUTANT_CASES)
 def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, recwarn):
-    report = _grade_quietly(name, _define(name, source), capsys, recwarn)
+    report = _grade_quietly(name, define(name, source), capsys, recwarn)
     failed = {group.name for group in report.groups if not group.passed}
     assert failed == groups, str(report)
     if groups != {group.name for group in report.groups}:
@@ -86,7 +63,7 @@ def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, 
 
 def _feedback(name: str, index: int, group: str) -> str:
     source = MUTANTS.MUTANTS[name][index][0]
-    report = autograder.grade_function(ASSIGNMENT, name, _define(name, source))
+    report = autograder.grade_function(ASSIGNMENT, name, define(name, source))
     (result,) = [g for g in report.groups if g.name == group]
     assert not result.passed
     return result.feedback
@@ -104,7 +81,7 @@ def test_naive_sgd_feedback_points_at_the_overflowing_norm():
 
 
 def test_underflowing_norm_is_called_underflow():
-    naive = _define("clip_by_global_norm", MUTANTS.MUTANTS["clip_by_global_norm"][0][0])
+    naive = define("clip_by_global_norm", MUTANTS.MUTANTS["clip_by_global_norm"][0][0])
     check = get_check(ASSIGNMENT, "clip_by_global_norm")
     group = check.group("hard")
     (tiny,) = [c for c in group.cases if "1.e-200" in c.label and "3.e-200" in c.label]
