@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.assignment import NotebookError, load_spec, read_notebook
+from autograder.course import REPOSITORY
 from autograder.gradebook import GradebookWriter, atomic_write
 from autograder.reports import write_outputs
 from autograder.results import ERROR, StudentResult, error_result, grade_submission
@@ -91,7 +92,6 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     spec = load_spec(options.course_root, assignment)
     found = find_submissions(submissions, assignment)
     results_dir = options.out / "results"
-    hidden = (Path(__file__).resolve().parent.parent, Path(options.course_root).resolve())
     stop = threading.Event()
 
     def run(submission: Submission, sandbox: Sandbox) -> _Graded:
@@ -119,7 +119,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     results: dict[str, StudentResult] = {}
     reused = 0
     with (
-        Sandbox(options.limits, isolate=options.isolate, hidden=hidden) as sandbox,
+        course_sandbox(options.limits, options.isolate, options.course_root) as sandbox,
         GradebookWriter(options.course_root, spec) as writer,
     ):
         progress = _progress(len(found), options.progress)
@@ -151,6 +151,11 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     ordered = [results[key] for key in sorted(results)]
     csv_path, histogram, text = write_outputs(options.out, spec, ordered)
     return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
+
+
+def course_sandbox(limits: Limits, isolate: bool, course_root: Path) -> Sandbox:
+    """A sandbox that hides the repository (solutions, checks) and the course root."""
+    return Sandbox(limits, isolate=isolate, hidden=(REPOSITORY, Path(course_root).resolve()))
 
 
 def _progress(total: int, enabled: bool):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder.assignment import SpecError, load_spec
 from autograder.checks import checks_for
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.sandbox import Limits, SandboxUnavailable
 from autograder.submissions import Submission
 
 NO_SANDBOX_WARNING = (
@@ -161,6 +161,7 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
 
 
 def _check(args: argparse.Namespace, limits: Limits) -> int:
+    from autograder.batch import course_sandbox
     from autograder.reports import terminal_report
     from autograder.results import grade_submission
 
@@ -168,8 +169,7 @@ def _check(args: argparse.Namespace, limits: Limits) -> int:
         raise FileNotFoundError(f"no notebook {args.notebook}")
     spec = load_spec(args.course_root, args.assignment)
     submission = Submission(args.notebook.stem, str(args.notebook), path=args.notebook)
-    hidden = (Path(__file__).resolve().parent.parent, Path(args.course_root).resolve())
-    with Sandbox(limits, isolate=not args.no_sandbox, hidden=hidden) as sandbox:
+    with course_sandbox(limits, not args.no_sandbox, args.course_root) as sandbox:
         result = grade_submission(spec, submission, sandbox)
     print(terminal_report(spec, result))
     return 0

@@ -128,11 +128,10 @@ class Request:
 @dataclass
 class RunReport:
     """What came back from running one submission: an outcome per request, and per cell number
-    the error it raised (``None`` when it ran cleanly) and its first printed characters."""
+    the error it raised (``None`` when it ran cleanly)."""
 
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     cell_errors: dict[int, str | None] = field(default_factory=dict)
-    cell_output: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     grader_failure: str | None = None
 
@@ -388,8 +387,6 @@ class Sandbox:
             elif kind == "cell_done" and type(number) is int:
                 error = event.get("error")
                 report.cell_errors[number] = error[:500] if isinstance(error, str) else None
-                output = event.get("output")
-                report.cell_output[number] = output[:2000] if isinstance(output, str) else ""
                 state["cell"] = None
             elif kind == "call" and type(index) is int:
                 state["cell"], state["request"] = None, index
