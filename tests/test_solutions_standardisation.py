@@ -9,7 +9,7 @@ from fractions import Fraction
 import mpmath
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from solutions.standardisation import (
@@ -99,6 +99,8 @@ def test_fit_standardiser_float32_and_extreme_magnitudes():
     cols=st.lists(offset_data(min_rows=5, max_rows=5), min_size=1, max_size=4),
     dtype=st.sampled_from([np.float64, np.float32]),
 )
+# Found in CI: a mean of subnormals (4.45e-314) is not representable; it rounds to a neighbour.
+@example(cols=[np.array([0.0, 0.0, 0.0, 0.0, 2.2250738585e-313])], dtype=np.float64)
 def test_fit_standardiser_against_exact(cols, dtype):
     X = np.column_stack(cols).astype(dtype)
     mean, scale = strict(fit_standardiser, X)
@@ -108,14 +110,18 @@ def test_fit_standardiser_against_exact(cols, dtype):
     for j in range(X.shape[1]):
         m, v = exact_mean_var(X[:, j])
         spread = max(abs(Fraction(float(x)) - m) for x in X[:, j])
-        # mean: rounding of the result plus pairwise summation error of the deviations
+        # mean and scale: rounding of the result (at least one subnormal step) plus pairwise
+        # summation error of the deviations
         err_m = abs(mpmath.mpf(float(mean[j])) - m)
-        assert err_m <= u * abs(m) + 4 * math.log2(n + 1) * U64 * (abs(m) * U64 + spread)
+        tiny = Fraction(float(np.finfo(dtype).smallest_subnormal))
+        bound = u * abs(m) + 4 * math.log2(n + 1) * U64 * (abs(m) * U64 + spread) + tiny
+        assert err_m <= bound
         if v == 0:
             assert scale[j] == 1.0
         else:
             sd = fsqrt(v)
-            assert abs(mpmath.mpf(float(scale[j])) - sd) <= (u + 8 * math.log2(n + 1) * U64) * sd
+            err_s = abs(mpmath.mpf(float(scale[j])) - sd)
+            assert err_s <= (u + 8 * math.log2(n + 1) * U64) * sd + tiny
 
 
 @pytest.mark.parametrize(
