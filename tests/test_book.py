@@ -1,15 +1,13 @@
 """The book: a strict build passes, every chapter executes and meets the chapter standard.
 
-The build runs once per test session (``jupyter-book build . -W --keep-going`` in the repository,
-exactly as the README says), reusing the execution cache in ``_build/.jupyter_cache``: chapters
-are executed by the build only, never a second time by the tests, which read the executed
-notebooks the build leaves in ``_build/jupyter_execute``.
+The build runs once per test session (the ``book_build`` fixture of ``conftest.py``), reusing the
+execution cache in ``_build/.jupyter_cache``: chapters are executed by the build only, never a
+second time by the tests, which read the executed notebooks the build leaves in
+``_build/jupyter_execute``.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
@@ -30,15 +28,6 @@ def toc_files() -> list[str]:
 
 CHAPTERS = [name for name in toc_files() if name.startswith("chapters/")]
 NOTEBOOKS = [name for name in toc_files() if (REPOSITORY / f"{name}.ipynb").exists()]
-
-
-@pytest.fixture(scope="session")
-def book_build() -> subprocess.CompletedProcess:
-    # The `jupyter-book build . -W --keep-going` of the README, run with this interpreter.
-    cli = "from jupyter_book.cli.main import main; main()"
-    command = [sys.executable, "-c", cli, "build", ".", "-W", "--keep-going"]
-    done = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=False)
-    return done
 
 
 def executed(name: str) -> nbformat.NotebookNode:
