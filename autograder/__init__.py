@@ -25,11 +25,17 @@ __all__ = ["GroupResult", "Report", "check", "grade_function"]
 
 
 def check(assignment: str, name: str, obj: Any, group: str) -> None:
-    """Raise ``AssertionError`` with feedback if ``obj`` fails group ``group`` of ``name``."""
+    """Raise ``AssertionError`` with feedback if ``obj`` fails group ``group`` of ``name``.
+
+    When the group passes but the code warned or printed, the note saying so (and how to avoid
+    it) is printed to stdout, which nbgrader shows in the test cell's output without failing it.
+    """
     graded = get_check(assignment, name)
     result = run_group(graded, graded.group(group), obj)
     if not result.passed:
         raise AssertionError(result.feedback)
+    if result.feedback:
+        print(result.feedback)
 
 
 def grade_function(assignment: str, name: str, obj: Any) -> Report:

@@ -17,8 +17,82 @@ from typing import Any
 
 import numpy as np
 
-from autograder.feedback import fmt, shorten
+from autograder.feedback import exact, fmt, shorten
 from autograder.spec import Outcome
+
+# What a verdict diagnosed; each group may give a hint per diagnosis (``Group.hints``), and
+# :data:`autograder.feedback.NEUTRAL_HINTS` covers the rest.
+NOT_ATTEMPTED = "not attempted"
+EXCEPTION = "exception"
+TIMEOUT = "timeout"
+UNREADABLE = "unreadable return"
+MUTATION = "mutation"
+WRONG_TYPE = "wrong type"
+DTYPE = "dtype"
+SHAPE = "shape"
+NAN = "nan"
+MISSING_NAN = "missing nan"
+OVERFLOW = "overflow"
+INF = "inf"
+UNDERFLOW = "underflow"
+ACCURACY = "accuracy"
+WRONG = "wrong value"
+WRONG_INDEX = "wrong index"
+NO_RAISE = "no raise"
+WRONG_EXCEPTION = "wrong exception"
+EMPTY_MESSAGE = "empty message"
+DETACHED = "detached"
+DIAGNOSES = (
+    NOT_ATTEMPTED,
+    EXCEPTION,
+    TIMEOUT,
+    UNREADABLE,
+    MUTATION,
+    WRONG_TYPE,
+    DTYPE,
+    SHAPE,
+    NAN,
+    MISSING_NAN,
+    OVERFLOW,
+    INF,
+    UNDERFLOW,
+    ACCURACY,
+    WRONG,
+    WRONG_INDEX,
+    NO_RAISE,
+    WRONG_EXCEPTION,
+    EMPTY_MESSAGE,
+    DETACHED,
+)
+
+
+class Problem(str):
+    """A verdict's finding: the phrase shown to the student, and ``kind``, what was diagnosed
+    (one of :data:`DIAGNOSES`), which chooses the hint. A plain ``str`` verdict counts as
+    :data:`WRONG`."""
+
+    kind: str
+
+    def __new__(cls, text: str, kind: str = WRONG) -> Problem:
+        if kind not in DIAGNOSES:
+            raise ValueError(f"unknown diagnosis {kind!r}; use one of {DIAGNOSES}")
+        problem = super().__new__(cls, text)
+        problem.kind = kind
+        return problem
+
+
+def kind_of(problem: str) -> str:
+    """The diagnosis of a verdict's result (:data:`WRONG` for a plain string)."""
+    return getattr(problem, "kind", WRONG)
+
+
+def within(prefix: str, problem: str | None, suffix: str = "") -> Problem | None:
+    """``"prefix: problem suffix"``, keeping the diagnosis; ``None`` stays ``None``."""
+    if problem is None:
+        return None
+    return Problem(
+        f"{prefix}: {problem}{suffix}" if prefix else f"{problem}{suffix}", kind_of(problem)
+    )
 
 
 def unit_roundoff(dtype: Any) -> float:
@@ -41,54 +115,77 @@ def ulp_of(expected: np.ndarray, dtype: Any) -> np.ndarray:
     return np.where(np.isfinite(magnitude), spacing, np.nan)
 
 
-def status_problem(outcome: Outcome) -> str | None:
+def status_problem(outcome: Outcome) -> Problem | None:
     """Describe an outcome that is not a normal return (an exception, overflow, time-out)."""
     status = outcome["status"]
     where = f" ({outcome['where']})" if outcome.get("where") else ""
     if status == "raised":
         if outcome["exc_type"] == "NotImplementedError":
-            return "raised NotImplementedError — the answer cell has not been completed yet"
+            return Problem(
+                "raised NotImplementedError — the answer cell has not been completed yet",
+                NOT_ATTEMPTED,
+            )
         message = f": {outcome['message']}" if outcome.get("message") else ""
-        return f"raised {outcome['exc_type']}{message}{where}"
+        return Problem(f"raised {outcome['exc_type']}{message}{where}", EXCEPTION)
     if status == "overflow":
-        return (
+        silenced = (
+            " Your np.errstate/np.seterr setting does not silence it here: in this group an "
+            "overflow inside your code counts even when you ask NumPy to ignore it."
+            if outcome.get("silenced")
+            else ""
+        )
+        return Problem(
             f"overflowed in an intermediate step{where} — an inf appeared on the way "
             "(this group runs with floating-point overflow trapped), even if the final value "
-            "might have come out right"
+            f"might have come out right.{silenced}",
+            OVERFLOW,
         )
     if status == "timeout":
-        return f"{outcome['message']} — an endless loop, or far too slow for this input"
+        return Problem(
+            f"{outcome['message']} — an endless loop, or far too slow for this input", TIMEOUT
+        )
     if status == "bad_return":
-        return f"returned a {outcome['type']} object, which the grader cannot read"
+        return Problem(
+            f"returned a {outcome['type']} object, which the grader cannot read", UNREADABLE
+        )
     if status == "not_run":
-        return outcome["message"]
+        return Problem(outcome["message"], EXCEPTION)
     return None
 
 
-def returned(outcome: Outcome) -> str | None:
+def returned(outcome: Outcome) -> Problem | None:
     """``None`` if the call returned normally without mutating its inputs."""
     problem = status_problem(outcome)
     if problem:
         return problem
     if outcome.get("mutated"):
-        return "mutated its input (changed an argument in place); work on a copy instead"
+        return Problem(
+            "mutated its input (changed an argument in place); work on a copy instead", MUTATION
+        )
     return None
 
 
-def raised(outcome: Outcome, expected: str | tuple[str, ...]) -> str | None:
+def raised(outcome: Outcome, expected: str | tuple[str, ...]) -> Problem | None:
     """``None`` if the call raised one of the ``expected`` exception types with a message."""
     names = (expected,) if isinstance(expected, str) else expected
     wanted = " or ".join(names)
     status = outcome["status"]
     if status == "returned":
-        return f"returned {shorten(outcome.get('value'))} instead of raising {wanted}"
+        return Problem(
+            f"returned {shorten(outcome.get('value'))} instead of raising {wanted}", NO_RAISE
+        )
     if status == "raised" and outcome["exc_type"] in names:
         if not outcome.get("message", "").strip():
-            return f"raised {outcome['exc_type']} with an empty message; say what was wrong"
+            return Problem(
+                f"raised {outcome['exc_type']} with an empty message; say what was wrong",
+                EMPTY_MESSAGE,
+            )
         return None
     if status == "raised" and outcome["exc_type"] != "NotImplementedError":
         message = f" ({outcome['message']})" if outcome.get("message") else ""
-        return f"raised {outcome['exc_type']}{message} instead of {wanted}"
+        return Problem(
+            f"raised {outcome['exc_type']}{message} instead of {wanted}", WRONG_EXCEPTION
+        )
     return status_problem(outcome)
 
 
@@ -97,7 +194,7 @@ def float_array(
     *,
     dtype: Any | None = None,
     shape: tuple[int, ...] | None = None,
-) -> tuple[np.ndarray | None, str | None]:
+) -> tuple[np.ndarray | None, Problem | None]:
     """The returned value as a floating array, checking its dtype and shape when given.
 
     Returns ``(array, None)`` or ``(None, problem)``. A Python float or int counts as float64 of
@@ -109,14 +206,19 @@ def float_array(
     value = outcome["value"]
     if isinstance(value, bool) or value is None or isinstance(value, str | dict | list):
         shown = f"{outcome['type']} {shorten(value)}"
-        return None, f"returned {shown} where a number or array was expected"
+        return None, Problem(f"returned {shown} where a number or array was expected", WRONG_TYPE)
     array = np.asarray(value)
     if array.dtype.kind not in "fiu":
-        return None, f"returned an array of dtype {array.dtype} where a floating array was expected"
+        return None, Problem(
+            f"returned an array of dtype {array.dtype} where a floating array was expected",
+            DTYPE,
+        )
     if dtype is not None and array.dtype != np.dtype(dtype):
-        return None, f"changed dtype {np.dtype(dtype).name} → {array.dtype.name}"
+        return None, Problem(f"changed dtype {np.dtype(dtype).name} → {array.dtype.name}", DTYPE)
     if shape is not None and array.shape != tuple(shape):
-        return None, f"returned shape {array.shape} where {tuple(shape)} was expected"
+        return None, Problem(
+            f"returned shape {array.shape} where {tuple(shape)} was expected", SHAPE
+        )
     return array, None
 
 
@@ -128,44 +230,57 @@ def close(
     ulps: float | None = None,
     atol: float | np.ndarray | None = None,
     tolerance_note: str = "",
-) -> str | None:
+) -> Problem | None:
     """Compare ``got`` with the (high-precision, float64) ``expected`` values elementwise.
 
     Non-finite semantics are checked first: NaN where a number was expected, a missing NaN,
     inf where the true value is finite (overflow), 0 where it is nonzero (underflow), a wrong
     infinity. Then accuracy: an element passes when its error is within ``ulps`` ULPs of
     ``dtype`` at the true value or within ``atol`` (either suffices; give at least one). The
-    first failing element (the worst one for accuracy) is described, with its index for arrays.
+    first failing element (the worst one for accuracy) is described, with its index for arrays;
+    the returned and true values are shown with enough digits to tell them apart.
     """
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
-        return f"returned shape {got.shape} where {expected.shape} was expected"
+        return Problem(f"returned shape {got.shape} where {expected.shape} was expected", SHAPE)
 
     def at(index: tuple[int, ...]) -> str:
         return f" at index {index}" if expected.ndim else ""
 
     got_nan, exp_nan = np.isnan(got), np.isnan(expected)
     for index in _where(got_nan & ~exp_nan):
-        return f"returned nan{at(index)} where the true value is {fmt(expected[index])}"
+        return Problem(
+            f"returned nan{at(index)} where the true value is {exact(expected[index])}", NAN
+        )
     for index in _where(exp_nan & ~got_nan):
-        return f"returned {fmt(got[index])}{at(index)} where the answer is nan (NaN must propagate)"
+        return Problem(
+            f"returned {exact(got[index])}{at(index)} where the answer is nan (NaN must propagate)",
+            MISSING_NAN,
+        )
     exp_inf, got_inf = np.isinf(expected), np.isinf(got)
     for index in _where(got_inf & ~exp_inf):
         cause = "overflow" if got[index] > 0 else "overflow to -inf, or the log of an underflowed 0"
-        return (
+        return Problem(
             f"returned {fmt(got[index])}{at(index)} where the true value is "
-            f"{fmt(expected[index])} — {cause}"
+            f"{exact(expected[index])} — {cause}",
+            INF,
         )
     for index in _where(exp_inf & (got != expected)):
-        return f"returned {fmt(got[index])}{at(index)} where the answer is {fmt(expected[index])}"
+        return Problem(
+            f"returned {exact(got[index])}{at(index)} where the answer is {fmt(expected[index])}",
+            WRONG,
+        )
     finite = np.isfinite(expected)
     absolute = np.asarray(0.0 if atol is None else atol, dtype=np.float64)
     absolute = np.broadcast_to(absolute, expected.shape)
     representable = np.abs(expected) > np.finfo(dtype).smallest_subnormal / 2
     underflow = finite & (got == 0) & representable & (np.abs(expected) > absolute)
     for index in _where(underflow):
-        return f"returned 0{at(index)} where the true value is {fmt(expected[index])} — underflow"
+        return Problem(
+            f"returned 0{at(index)} where the true value is {exact(expected[index])} — underflow",
+            UNDERFLOW,
+        )
 
     error = np.where(finite, np.abs(got - expected), 0.0)
     allowed = absolute.copy()
@@ -178,18 +293,22 @@ def close(
         return None
     worst = np.unravel_index(int(np.argmax(excess)), expected.shape)
     index = tuple(int(i) for i in worst)
-    err_ulps = error[index] / ulp_of(expected[index], dtype)
+    with np.errstate(over="ignore"):
+        err_ulps = error[index] / ulp_of(expected[index], dtype)
     note = f"; {tolerance_note}" if tolerance_note else ""
+    shown = f"returned {exact(got[index], dtype)}"
     if ulps is not None and atol is None:
-        return (
-            f"lost accuracy: {fmt(err_ulps, 2)} ULPs from the true value {fmt(expected[index])}"
-            f"{at(index)} (returned {fmt(got[index])}; allowed {fmt(ulps, 2)} ULPs of "
-            f"{np.dtype(dtype).name}{note})"
+        return Problem(
+            f"lost accuracy: {fmt(err_ulps, 2)} ULPs from the true value "
+            f"{exact(expected[index])}{at(index)} ({shown}; allowed {fmt(ulps, 2)} ULPs of "
+            f"{np.dtype(dtype).name}{note})",
+            ACCURACY,
         )
-    return (
+    return Problem(
         f"lost accuracy: off by {fmt(error[index], 2)} ({fmt(err_ulps, 2)} ULPs) from the true "
-        f"value {fmt(expected[index])}{at(index)} (returned {fmt(got[index])}; allowed "
-        f"{fmt(allowed[index], 2)}{note})"
+        f"value {exact(expected[index])}{at(index)} ({shown}; allowed "
+        f"{fmt(allowed[index], 2)}{note})",
+        ACCURACY,
     )
 
 
@@ -198,7 +317,7 @@ def _where(mask: np.ndarray) -> list[tuple[int, ...]]:
     return [tuple(int(i) for i in index) for index in np.argwhere(mask)[:1]]
 
 
-def equal(got: Any, expected: Any, what: str = "value") -> str | None:
+def equal(got: Any, expected: Any, what: str = "value", kind: str = WRONG) -> Problem | None:
     """Exact equality of plain values (ints, strings, booleans, integer arrays)."""
     if isinstance(expected, np.ndarray) or isinstance(got, np.ndarray):
         got_array, exp_array = np.asarray(got), np.asarray(expected)
@@ -206,4 +325,4 @@ def equal(got: Any, expected: Any, what: str = "value") -> str | None:
             return None
     elif type(got) is type(expected) and got == expected:
         return None
-    return f"returned {what} {shorten(got)} where {shorten(expected)} was expected"
+    return Problem(f"returned {what} {shorten(got)} where {shorten(expected)} was expected", kind)

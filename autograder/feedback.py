@@ -1,4 +1,5 @@
-"""Feedback text: short renderings of values and the message a failing group produces."""
+"""Feedback text: renderings of values, the hint for each diagnosis, the message a failing group
+produces and the note on warnings and printed output."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ def fmt(number: Any, digits: int = 6) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.{digits}g}"
+
+
+def exact(number: Any, dtype: Any = np.float64) -> str:
+    """A number with the fewest digits that identify it in ``dtype`` (``0.80000000000000004``
+    is shown as ``0.8``, its neighbour as ``0.8000000000000002``), so that a returned value and
+    the true value never print alike unless they are the same number."""
+    value = float(number)
+    if not math.isfinite(value):
+        return fmt(value)
+    return (
+        np.format_float_positional(np.dtype(dtype).type(value), unique=True, trim="-")
+        if (value == 0 or 1e-5 <= abs(value) < 1e16)
+        else np.format_float_scientific(np.dtype(dtype).type(value), unique=True, trim="-")
+    )
 
 
 def shorten(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
@@ -54,6 +69,54 @@ def shorten(value: Any, limit: int = MAX_VALUE_CHARS) -> str:
     return text
 
 
+NEUTRAL_HINTS: dict[str, str] = {
+    "not attempted": "complete the answer cell: replace `raise NotImplementedError()` with your "
+    "code, then run the cell and the visible tests below it.",
+    "exception": "your code raised on an input the contract allows; run the input shown above "
+    "in a cell of your own and read the line the traceback points at.",
+    "timeout": "look for a loop that never ends or that visits every element in Python; "
+    "NumPy's whole-array operations are much faster.",
+    "unreadable return": "return what the docstring names (NumPy arrays, floats, lists, "
+    "dicts of those), not a custom object.",
+    "mutation": "an input array was changed in place (x -= m, x /= s, out=x, x[...] = ...); "
+    "compute new arrays instead (x - m) or work on a copy (x = np.array(x)).",
+    "wrong type": "return the kind of object the docstring names (a number, an array, a tuple "
+    "or a dict with the listed keys).",
+    "dtype": "keep the input's floating dtype: a float64 constant array or np.float64(...) "
+    "mixed into float32 arithmetic promotes the result; build constants with x.dtype.",
+    "shape": "check which axis you reduce over and whether keepdims is honoured; compare your "
+    "result's shape with the input's on the example above.",
+    "nan": "a NaN appeared where the answer is a number: look for inf - inf, 0 · inf, 0 / 0 or "
+    "the log of a negative number on the way.",
+    "missing nan": "a NaN in the input must give NaN in the output; check that no comparison, "
+    "clip or max(…) silently replaces it.",
+    "overflow": "an intermediate result overflowed to inf; rearrange the formula so that only "
+    "numbers that cannot overflow are exponentiated or squared (shift or rescale first).",
+    "inf": "the result came out infinite although the true value is finite: an intermediate "
+    "overflowed (or a log met an underflowed 0); rearrange the formula to avoid it.",
+    "underflow": "the result underflowed to 0 although the true value is representable; "
+    "work in the log domain or rescale so that tiny intermediates are not flushed to 0.",
+    "accuracy": "the value is close but not as accurate as the tolerance allows: look for a "
+    "subtraction of nearly equal numbers (cancellation) or a rounding step that loses digits.",
+    "wrong value": "the value differs from the contract's; work through the input above by "
+    "hand and compare each step with your code.",
+    "wrong index": "check how you number the steps or entries: the contract counts from 0.",
+    "no raise": "validate the input first and raise the named exception with a message saying "
+    "what was wrong.",
+    "wrong exception": "raise exactly the exception type the docstring names (a different "
+    "exception raised by NumPy on the way does not count).",
+    "detached": "build the result only from torch operations on the input tensors (no .numpy(), "
+    ".item(), float(), .detach() or torch.no_grad() on the way), so autograd can differentiate it.",
+    "empty message": "give the exception a message that says what was wrong, e.g. "
+    "raise ValueError(f'...: got {value!r}').",
+}
+
+
+def hint_for(kind: str, hints: dict[str, str]) -> str:
+    """The group's hint for diagnosis ``kind``, else the neutral hint for it."""
+    return hints.get(kind) or NEUTRAL_HINTS.get(kind) or NEUTRAL_HINTS["wrong value"]
+
+
 def failure_message(
     name: str,
     group_name: str,
@@ -67,8 +130,52 @@ def failure_message(
 ) -> str:
     """The feedback for a failed group: what, on which input, why, and where to read more."""
     also = f" ({n_failed} of {n_cases} cases in this group failed)" if n_failed > 1 else ""
+    problem = problem.rstrip(".")
     return (
         f"{name}, group '{group_name}' ({description}): failed on {label}{also}: {problem}.\n"
         f"Likely cause: {hint}\n"
         f"Re-read: {section}."
     )
+
+
+_ERRSTATE_KEYS = {
+    "divide by zero": "divide",
+    "overflow": "over",
+    "underflow": "under",
+    "invalid value": "invalid",
+}
+
+
+def warning_fix(warning: str) -> str:
+    """How to avoid ``warning`` (``"RuntimeWarning: divide by zero encountered in log"``)."""
+    for phrase, key in _ERRSTATE_KEYS.items():
+        if phrase in warning:
+            return (
+                f"where this step is meant to happen (e.g. log(0) = -inf is the right answer), "
+                f'wrap it in `with np.errstate({key}="ignore"):`; otherwise change the formula '
+                "so that it does not happen"
+            )
+    return (
+        "find the call the warning names and change it (or the values you pass) so that it no "
+        "longer warns"
+    )
+
+
+def conduct_note(label: str, warnings: list[str], printed: str) -> str:
+    """The note for a case whose code warned or printed: it costs no points, here is the fix."""
+    lines = []
+    if warnings:
+        first = warnings[0]
+        more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
+        lines.append(
+            f"Note: on {label} your code emitted the warning {first!r}{more}. The value was "
+            f"judged as usual (a warning costs no points), but answer cells must not warn: "
+            f"{warning_fix(first)}."
+        )
+    if printed.strip():
+        shown = shorten(printed.strip(), 60)
+        lines.append(
+            f"Note: on {label} your code printed {shown}. Printing costs no points, but answer "
+            "cells must not print: remove the print (or move it to a cell of your own)."
+        )
+    return "\n".join(lines)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.feedback import failure_message
+from autograder import sections
+from autograder.compare import Problem, kind_of
+from autograder.feedback import conduct_note, failure_message, hint_for
 from autograder.harness import quiet, resolve
 from autograder.spec import Case, Check, Group, Outcome
 
@@ -64,18 +66,41 @@ def judge(case: Case, outcome: Outcome) -> str | None:
         with quiet():
             return case.verdict(case, outcome)
     except Exception as error:  # the student's data confused the comparison
-        return f"returned data the grader could not compare ({type(error).__name__}: {error})"
+        return Problem(
+            f"returned data the grader could not compare ({type(error).__name__}: {error})",
+            "unreadable return",
+        )
+
+
+def conduct(group: Group, outcomes: list[Outcome]) -> str:
+    """The note on the first case whose code warned or printed (``""`` when none did).
+
+    Warnings and printed output never cost points (the contract's "Warnings" rule); the note
+    names the warning, the input that raised it and the fix.
+    """
+    for case, outcome in zip(group.cases, outcomes, strict=True):
+        warned = [w for w in outcome.get("warnings") or [] if isinstance(w, str)]
+        printed = outcome.get("stdout") or ""
+        if warned or (isinstance(printed, str) and printed.strip()):
+            return conduct_note(case.label, warned, printed if isinstance(printed, str) else "")
+    return ""
 
 
 def judge_group(check: Check, group: Group, outcomes: list[Outcome]) -> GroupResult:
-    """Judge the outcomes of all of a group's cases (in case order)."""
+    """Judge the outcomes of all of a group's cases (in case order).
+
+    A failing group's feedback says what went wrong on its first failing case, the hint for
+    that diagnosis and the section to re-read; a passing group's feedback is empty unless the
+    code warned or printed, which is noted (see :func:`conduct`) without costing points.
+    """
     problems = [
         (case, problem)
         for case, outcome in zip(group.cases, outcomes, strict=True)
         if (problem := judge(case, outcome)) is not None
     ]
+    note = conduct(group, outcomes)
     if not problems:
-        return GroupResult(group.name, group.description, group.points, True)
+        return GroupResult(group.name, group.description, group.points, True, note)
     case, problem = problems[0]
     feedback = failure_message(
         check.name,
@@ -83,11 +108,12 @@ def judge_group(check: Check, group: Group, outcomes: list[Outcome]) -> GroupRes
         group.description,
         case.label,
         problem,
-        group.hint,
-        group.section,
+        hint_for(kind_of(problem), dict(group.hints)),
+        sections.render(group.section),
         len(problems),
         len(group.cases),
     )
+    feedback = f"{feedback}\n{note}" if note else feedback
     return GroupResult(group.name, group.description, group.points, False, feedback)
 
 

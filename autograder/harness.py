@@ -9,7 +9,9 @@ is recorded in the outcome. An outcome is a dict of plain data with a ``status``
 ``"raised"``
     ``exc_type``, ``message`` and ``where`` (the student's line that raised).
 ``"overflow"``
-    a floating-point overflow trapped under ``np.errstate(over="raise")``; ``message``, ``where``.
+    a floating-point overflow trapped under ``np.errstate(over="raise")``; ``message``, ``where``
+    and ``silenced`` (the student's code had asked NumPy to ignore or merely warn about overflow,
+    see :func:`overflow_trap`).
 ``"timeout"``
     the call ran longer than ``time_limit`` seconds.
 ``"bad_return"``
@@ -194,6 +196,49 @@ def _same(before: Any, after: Any) -> bool:
     return True
 
 
+_UFUNC_CONFIG = importlib.import_module("numpy._core._ufunc_config")
+_LIBRARY_PATHS = ("site-packages", "dist-packages", "/lib/python")
+
+
+def _called_from_library(depth: int) -> bool:
+    """Whether the code that asked for an error state ``depth`` frames up is library code."""
+    frame = sys._getframe(depth)
+    while frame is not None and frame.f_code.co_filename == _UFUNC_CONFIG.__file__:
+        frame = frame.f_back
+    return frame is not None and any(p in frame.f_code.co_filename for p in _LIBRARY_PATHS)
+
+
+@contextlib.contextmanager
+def overflow_trap() -> Iterator[dict[str, bool]]:
+    """Trap floating-point overflow in the block, even where the student's code silences it.
+
+    ``np.errstate(over="raise")`` alone is overridden by a student's own ``np.errstate(over=
+    "ignore")`` (or ``all="ignore"``, or ``np.seterr``) around a naive formula, which would hide
+    the overflowing intermediate the hard groups exist to find. Every error state NumPy builds in
+    the block (``errstate`` and ``seterr`` both go through ``_make_extobj``) therefore keeps
+    ``over="raise"`` when it is requested from code outside the installed libraries; library
+    code (SciPy, PyTorch, NumPy itself) keeps the settings it asks for. The yielded dict's
+    ``silenced`` becomes True when a request to relax the trap was overridden.
+    """
+    original = _UFUNC_CONFIG._make_extobj
+    state = {"silenced": False}
+
+    def make_extobj(**settings: Any) -> Any:
+        if _called_from_library(2):
+            return original(**settings)
+        over = settings.get("over") or settings.get("all")
+        if over is not None and over != "raise":
+            state["silenced"] = True
+        return original(**{**settings, "over": "raise"})
+
+    _UFUNC_CONFIG._make_extobj = make_extobj
+    try:
+        with np.errstate(over="raise"):
+            yield state
+    finally:
+        _UFUNC_CONFIG._make_extobj = original
+
+
 def run_protected(
     function: Callable[[], Any], *, trap_overflow: bool, time_limit_s: float
 ) -> tuple[Outcome, Any]:
@@ -205,11 +250,11 @@ def run_protected(
     """
     outcome: Outcome = {"status": "returned"}
     result = None
-    errstate = {"over": "raise"} if trap_overflow else {}
+    trap = overflow_trap() if trap_overflow else contextlib.nullcontext({"silenced": False})
     start = time.perf_counter()
     with quiet() as (printed, caught):
         try:
-            with time_limit(time_limit_s), np.errstate(**errstate):
+            with time_limit(time_limit_s), trap as trapped:
                 result = function()
         except CallTimeout:
             outcome = {"status": "timeout", "message": f"did not finish within {time_limit_s:g} s"}
@@ -221,6 +266,8 @@ def run_protected(
                 "message": str(error),
                 "where": _student_line(error.__traceback__),
             }
+            if status == "overflow":
+                outcome["silenced"] = trapped["silenced"]
         except (Exception, KeyboardInterrupt, SystemExit) as error:  # the student's failure
             outcome = {
                 "status": "raised",

@@ -14,7 +14,7 @@ Verdicts may import :mod:`solutions` and :mod:`mpmath`; harness code never does.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,20 +44,35 @@ class Case:
     harness: str = "call"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Group:
     """A graded group of cases: all of them must pass for the group's points.
 
-    ``make_cases`` is called once, lazily, so importing the checks stays cheap. ``hint`` is the
-    likely cause of a failure in the chapter's words and ``section`` the part of the book to
-    re-read. With ``trap_overflow`` the student's code runs under ``np.errstate(over="raise")``.
+    Declared with keyword arguments, next to its cases:
+
+    ``name``, ``points``, ``description``
+        How the group is listed ("large", 3, "inputs of large magnitude, overflow trapped").
+    ``make_cases``
+        Builds the cases; called once, lazily, so importing the checks stays cheap.
+    ``hints``
+        The likely cause of a failure, in the chapter's words, per diagnosis
+        (:data:`autograder.compare.DIAGNOSES`: ``"overflow"``, ``"accuracy"``, ``"dtype"``…); a
+        diagnosis without an entry gets :data:`autograder.feedback.NEUTRAL_HINTS`' hint.
+    ``section``
+        The MyST label of the section to re-read (``"ch02-stable-sigmoid"``), see
+        :mod:`autograder.sections`.
+    ``trap_overflow``
+        Run the student's code under ``np.errstate(over="raise")``, which the student's own
+        ``np.errstate``/``np.seterr`` cannot relax (see :mod:`autograder.harness`).
+    ``time_limit``
+        Seconds allowed per case.
     """
 
     name: str
     points: float
     description: str
     make_cases: Callable[[], Sequence[Case]]
-    hint: str
+    hints: Mapping[str, str] = field(default_factory=dict)
     section: str
     trap_overflow: bool = False
     time_limit: float = 10.0

@@ -144,7 +144,7 @@ def test_ulp_of_matches_numpy_spacing():
 @pytest.mark.parametrize(
     ("got", "expected", "words"),
     [
-        (np.inf, 1001.4076, "returned inf where the true value is 1001.41 — overflow"),
+        (np.inf, 1001.4076, "returned inf where the true value is 1001.4076 — overflow"),
         (-np.inf, -999.59, "log of an underflowed 0"),
         (0.0, 1e-300, "— underflow"),
         (np.nan, 2.0, "returned nan"),

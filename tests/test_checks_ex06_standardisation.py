@@ -73,7 +73,7 @@ def test_textbook_variance_feedback_names_the_cancellation():
     feedback = _feedback("fit_standardiser", 0, "offset")
     assert "scale" in feedback and "E[x²] - E[x]²" in feedback
     assert "catastrophic cancellation" in feedback
-    assert "Computing variance stably" in feedback
+    assert "Computing the variance stably" in feedback
 
 
 def test_raw_gradient_descent_feedback_is_the_nan_diagnosis():

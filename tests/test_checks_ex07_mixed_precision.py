@@ -65,7 +65,8 @@ def test_mutants_fail_exactly_the_expected_groups(name, source, groups, capsys, 
     if groups and groups != all_groups:
         assert 0 < report.score < report.max_score, str(report)
     for group in report.groups:
-        assert bool(group.feedback) == (not group.passed), str(report)
+        assert group.passed or group.feedback, str(report)
+        assert not group.passed or not group.feedback or group.feedback.startswith("Note:")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -59,10 +59,20 @@ def expect_close(
     return verdict
 
 
+def on(*kinds: str, hint: str) -> dict[str, str]:
+    """``{kind: hint}`` for every diagnosis in ``kinds`` (see :data:`autograder.compare.DIAGNOSES`):
+    one hint shared by the diagnoses a group's mistake typically produces. Combine with ``|``."""
+    unknown = [kind for kind in kinds if kind not in compare.DIAGNOSES]
+    if unknown or not kinds:
+        raise ValueError(f"unknown diagnoses {unknown}; use {compare.DIAGNOSES}")
+    return dict.fromkeys(kinds, hint)
+
+
 def multiple_choice(
     assignment: str, name: str, answer: str, options: str, section: str, points: float = 1.0
 ) -> Check:
-    """A multiple-choice question ``name`` whose right option (a letter) is ``answer``.
+    """A multiple-choice question ``name`` whose right option (a letter) is ``answer``;
+    ``section`` is the label of the section the question comes from.
 
     The student sets a variable to one letter of ``options`` (e.g. ``"abcd"``); case and
     surrounding spaces are ignored. Feedback never reveals the right answer.
@@ -72,7 +82,9 @@ def multiple_choice(
     def verdict(case: Case, outcome: Outcome) -> str | None:
         value = outcome.get("value")
         if not isinstance(value, str) or value.strip().lower() not in options:
-            return f"the answer must be one of {valid}; got {shorten(value)}"
+            return compare.Problem(
+                f"the answer must be one of {valid}; got {shorten(value)}", compare.WRONG_TYPE
+            )
         if value.strip().lower() != answer:
             return f"{value.strip().lower()!r} is not the best answer"
         return None
@@ -82,7 +94,10 @@ def multiple_choice(
         points=points,
         description="multiple choice",
         make_cases=lambda: [Case("your answer", {}, verdict, harness="value")],
-        hint="think about which option matches what the chapter measured and explained.",
+        hints={
+            compare.WRONG: "think about which option matches what the chapter measured and "
+            "explained."
+        },
         section=section,
     )
     return Check(assignment, name, (group,))

@@ -38,17 +38,29 @@ from autograder.checks.common import (
     expect_raises,
     label,
     multiple_choice,
+    on,
+)
+from autograder.compare import (
+    ACCURACY,
+    DTYPE,
+    EXCEPTION,
+    INF,
+    MISSING_NAN,
+    NO_RAISE,
+    WRONG,
+    WRONG_EXCEPTION,
+    WRONG_TYPE,
+    Problem,
 )
 from autograder.feedback import fmt, shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex01_floats"
-CHAPTER = "Chapter 1, Floating-point numbers"
-ANATOMY = f"{CHAPTER} § Anatomy of an IEEE 754 number"
-FORMATS = f"{CHAPTER} § The formats used in deep learning"
-ULP = f"{CHAPTER} § Machine epsilon, the ULP, and relative error"
-ACCUMULATES = f"{CHAPTER} § Rounding error accumulates"
-VECTORISE = f"{CHAPTER} § Vectorisation: faster and more accurate"
+ANATOMY = "ch01-ieee-anatomy"
+FORMATS = "ch01-formats"
+ULP = "ch01-epsilon-ulp"
+ACCUMULATES = "ch01-accumulation"
+VECTORISE = "ch01-vectorisation"
 
 DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
 KEYS = ("max", "min_normal", "min_subnormal", "eps")
@@ -73,7 +85,9 @@ def scalar_number(outcome: Outcome) -> tuple[float | None, str | None]:
         return float(value), None
     if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "fiu":
         return float(value.item()), None
-    return None, f"returned {outcome['type']} {shorten(value)} where one number was expected"
+    return None, Problem(
+        f"returned {outcome['type']} {shorten(value)} where one number was expected", WRONG_TYPE
+    )
 
 
 # ---------------------------------------------------------------- float_format
@@ -88,16 +102,20 @@ def format_case(e: int, m: int, name: str = ""):
             return problem
         value = outcome["value"]
         if not isinstance(value, dict):
-            return f"returned {outcome['type']} {shorten(value)} where a dict was expected"
+            return Problem(
+                f"returned {outcome['type']} {shorten(value)} where a dict was expected", WRONG_TYPE
+            )
         missing = [key for key in KEYS if key not in value]
         if missing:
-            return f"the dict has no key {missing[0]!r} (keys must be {', '.join(KEYS)})"
+            return Problem(
+                f"the dict has no key {missing[0]!r} (keys must be {', '.join(KEYS)})", WRONG_TYPE
+            )
         for key in KEYS:
             got = value[key]
             if isinstance(got, np.ndarray) and got.ndim == 0:
                 got = got.item()
             if isinstance(got, bool) or not isinstance(got, int | float):
-                return f"{key!r} is {shorten(got)}, not a number"
+                return Problem(f"{key!r} is {shorten(got)}, not a number", WRONG_TYPE)
             if float(got) != expected[key]:
                 return (
                     f"{key!r} is {power_of_two(float(got))} where the format's value is "
@@ -228,9 +246,10 @@ def between_case(a: float, b: float, dtype_name: str):
         if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
             value = int(value.item())
         if isinstance(value, bool) or not isinstance(value, int):
-            return (
+            return Problem(
                 f"returned {outcome['type']} {shorten(value)}; the count of steps must be an "
-                "int (a float cannot hold every count exactly)"
+                "int (a float cannot hold every count exactly)",
+                WRONG_TYPE,
             )
         if value != expected:
             return f"returned {value} where the number of steps is {expected}"
@@ -309,10 +328,11 @@ def sum_case(values: np.ndarray, shown: str, *, want_float32: bool = False):
         if problem:
             return problem
         if want_float32 and not (outcome["type"] == "numpy.float32" or got.dtype == np.float32):
-            return (
+            return Problem(
                 f"returned {outcome['type']} of dtype {got.dtype.name}; the sum must be a "
                 "np.float32 (cast the result, e.g. np.float32(s), and keep the accumulators "
-                "float32)"
+                "float32)",
+                DTYPE,
             )
         return compare.close(
             got,
@@ -390,41 +410,59 @@ CHECKS: dict[str, Check] = checks_dict(
         "float_format",
         (
             Group(
-                "standard",
-                2,
-                "float16, bfloat16, float32 and E5M2",
-                format_standard,
-                "with bias b = 2^(e-1) - 1 the largest finite value is (2 - 2^-m)·2^b (the top "
-                "exponent field is reserved for inf/NaN), the smallest normal 2^(1-b), the "
-                "smallest subnormal 2^(1-b-m) and eps = 2^-m.",
-                FORMATS,
+                name="standard",
+                points=2,
+                description="float16, bfloat16, float32 and E5M2",
+                make_cases=format_standard,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "with bias b = 2^(e-1) - 1 the largest finite value is (2 - 2^-m)·2^b (the "
+                        "top exponent field is reserved for inf/NaN), the smallest normal 2^(1-b), "
+                        "the smallest subnormal 2^(1-b-m) and eps = 2^-m."
+                    ),
+                ),
+                section=FORMATS,
             ),
             Group(
-                "extremes",
-                1,
-                "the widest and narrowest formats (float64, e = 11 or e = 2)",
-                format_extremes,
-                "for e = 11 an intermediate such as 2^(b+1) = 2^1024 overflows a float64 "
-                "(Python raises OverflowError): build the largest value as (2 - 2^-m)·2^b, or with "
-                "math.ldexp, so no intermediate leaves the float64 range.",
-                FORMATS,
+                name="extremes",
+                points=1,
+                description="the widest and narrowest formats (float64, e = 11 or e = 2)",
+                make_cases=format_extremes,
+                hints=on(
+                    EXCEPTION,
+                    INF,
+                    hint=(
+                        "for e = 11 an intermediate such as 2^(b+1) = 2^1024 overflows a float64 "
+                        "(Python raises OverflowError): build the largest value as (2 - 2^-m)·2^b, "
+                        "or with math.ldexp, so no intermediate leaves the float64 range."
+                    ),
+                ),
+                section=FORMATS,
             ),
             Group(
-                "odd",
-                1,
-                "formats no library provides, such as (3, 2) or (6, 9)",
-                format_odd,
-                "compute the values from the field widths with the formulas of the chapter, not "
-                "from a table of known formats (np.finfo covers only a few of them).",
-                ANATOMY,
+                name="odd",
+                points=1,
+                description="formats no library provides, such as (3, 2) or (6, 9)",
+                make_cases=format_odd,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "compute the values from the field widths with the formulas of the chapter,"
+                        " not from a table of known formats (np.finfo covers only a few of them)."
+                    ),
+                ),
+                section=ANATOMY,
             ),
             Group(
-                "bad_input",
-                1,
-                "field widths outside 2 ≤ e ≤ 11, 1 ≤ m ≤ 52",
-                format_bad,
-                _BAD_FORMAT_HINT,
-                FORMATS,
+                name="bad_input",
+                points=1,
+                description="field widths outside 2 ≤ e ≤ 11, 1 ≤ m ≤ 52",
+                make_cases=format_bad,
+                hints=on(NO_RAISE, WRONG_EXCEPTION, hint=_BAD_FORMAT_HINT),
+                section=FORMATS,
             ),
         ),
     ),
@@ -433,42 +471,70 @@ CHECKS: dict[str, Check] = checks_dict(
         "ulp",
         (
             Group(
-                "normal",
-                2,
-                "normal numbers of float16, float32 and float64, both signs",
-                ulp_normal,
-                "for a normal x the ULP is 2^(E - m) with E = ⌊log₂|x|⌋ the exponent of |x| "
-                "and m the stored fraction bits of the dtype (23 for float32, 10 for float16); "
-                "it is positive for negative x too.",
-                ULP,
+                name="normal",
+                points=2,
+                description="normal numbers of float16, float32 and float64, both signs",
+                make_cases=ulp_normal,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "for a normal x the ULP is 2^(E - m) with E = ⌊log₂|x|⌋ the exponent of |x|"
+                        " and m the stored fraction bits of the dtype (23 for float32, 10 for "
+                        "float16); it is positive for negative x too."
+                    ),
+                ),
+                section=ULP,
             ),
             Group(
-                "subnormal",
-                1,
-                "zero and subnormal numbers",
-                ulp_subnormal,
-                "below the smallest normal 2^E_min the gap stops shrinking: for ±0 and every "
-                "subnormal the ULP is the smallest subnormal 2^(E_min - m), so use max(E, E_min).",
-                ULP,
+                name="subnormal",
+                points=1,
+                description="zero and subnormal numbers",
+                make_cases=ulp_subnormal,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "below the smallest normal 2^E_min the gap stops shrinking: for ±0 and "
+                        "every subnormal the ULP is the smallest subnormal 2^(E_min - m), so use "
+                        "max(E, E_min)."
+                    ),
+                ),
+                section=ULP,
             ),
             Group(
-                "rounding",
-                1,
-                "x not representable in dtype: round it first",
-                ulp_rounding,
-                "x must first be rounded to the dtype (e.g. np.float16(x)); rounding can carry "
-                "it up to the next power of two, where the ULP doubles.",
-                ULP,
+                name="rounding",
+                points=1,
+                description="x not representable in dtype: round it first",
+                make_cases=ulp_rounding,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "x must first be rounded to the dtype (e.g. np.float16(x)); rounding can "
+                        "carry it up to the next power of two, where the ULP doubles."
+                    ),
+                ),
+                section=ULP,
             ),
             Group(
-                "nonfinite",
-                1,
-                "the largest finite values, inf, NaN and values that overflow the dtype",
-                ulp_nonfinite,
-                "at the largest finite value the ULP is 2^(E_max - m), finite (np.spacing gives "
-                "inf there, the gap to the next number *up*); for inf, NaN, and x that rounds "
-                "to inf in the dtype, return nan.",
-                ULP,
+                name="nonfinite",
+                points=1,
+                description=(
+                    "the largest finite values, inf, NaN and values that overflow the dtype"
+                ),
+                make_cases=ulp_nonfinite,
+                hints=on(
+                    WRONG,
+                    MISSING_NAN,
+                    INF,
+                    hint=(
+                        "at the largest finite value the ULP is 2^(E_max - m), finite (np.spacing "
+                        "gives inf there, the gap to the next number *up*); for inf, NaN, and x "
+                        "that rounds to inf in the dtype, return nan."
+                    ),
+                ),
+                section=ULP,
             ),
         ),
     ),
@@ -477,43 +543,65 @@ CHECKS: dict[str, Check] = checks_dict(
         "ulps_between",
         (
             Group(
-                "basic",
-                2,
-                "float64 values of one sign: equal, neighbours, binades apart",
-                between_basic,
-                "consecutive floats of one sign have consecutive bit patterns: view the values "
-                "as unsigned integers of the same width and take the absolute difference.",
-                ANATOMY,
+                name="basic",
+                points=2,
+                description="float64 values of one sign: equal, neighbours, binades apart",
+                make_cases=between_basic,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "consecutive floats of one sign have consecutive bit patterns: view the "
+                        "values as unsigned integers of the same width and take the absolute "
+                        "difference."
+                    ),
+                ),
+                section=ANATOMY,
             ),
             Group(
-                "zero",
-                1,
-                "pairs across zero, +0 and -0",
-                between_zero,
-                "the sign bit makes the bit patterns of negative numbers jump: map a negative "
-                "value to minus the bit pattern of its magnitude, so -0 and +0 both map to 0 "
-                "(counted once) and the count across zero is the sum of the two sides.",
-                ANATOMY,
+                name="zero",
+                points=1,
+                description="pairs across zero, +0 and -0",
+                make_cases=between_zero,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "the sign bit makes the bit patterns of negative numbers jump: map a "
+                        "negative value to minus the bit pattern of its magnitude, so -0 and +0 "
+                        "both map to 0 (counted once) and the count across zero is the sum of the "
+                        "two sides."
+                    ),
+                ),
+                section=ANATOMY,
             ),
             Group(
-                "large",
-                1,
-                "distances of up to 2^64 steps (from -max to +max)",
-                between_large,
-                "the count from -max to +max does not fit a signed 64-bit integer: NumPy int64 "
-                "arithmetic wraps around silently; convert the bit patterns to Python ints "
-                "(int(...)) before subtracting.",
-                ANATOMY,
+                name="large",
+                points=1,
+                description="distances of up to 2^64 steps (from -max to +max)",
+                make_cases=between_large,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "the count from -max to +max does not fit a signed 64-bit integer: NumPy "
+                        "int64 arithmetic wraps around silently; convert the bit patterns to Python"
+                        " ints (int(...)) before subtracting."
+                    ),
+                ),
+                section=ANATOMY,
             ),
             Group(
-                "dtypes",
-                1,
-                "float32 and float16 grids, values rounded to the dtype first",
-                between_dtypes,
-                "round a and b to the dtype first, then view them as the unsigned integer of the "
-                "same width (uint16 for float16, uint32 for float32); float64 bits count a much "
-                "finer grid.",
-                ANATOMY,
+                name="dtypes",
+                points=1,
+                description="float32 and float16 grids, values rounded to the dtype first",
+                make_cases=between_dtypes,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "round a and b to the dtype first, then view them as the unsigned integer "
+                        "of the same width (uint16 for float16, uint32 for float32); float64 bits "
+                        "count a much finer grid."
+                    ),
+                ),
+                section=ANATOMY,
             ),
         ),
     ),
@@ -522,37 +610,56 @@ CHECKS: dict[str, Check] = checks_dict(
         "kahan_sum",
         (
             Group(
-                "basic",
-                1,
-                "a few float32 values",
-                sum_basic,
-                "add the values in order, keeping a compensation term c for the low-order bits "
-                "each addition rounds away.",
-                ACCUMULATES,
+                name="basic",
+                points=1,
+                description="a few float32 values",
+                make_cases=sum_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "add the values in order, keeping a compensation term c for the low-order "
+                        "bits each addition rounds away."
+                    ),
+                ),
+                section=ACCUMULATES,
             ),
             Group(
-                "hard",
-                3,
-                "up to 20 000 float32 values where a naive float32 loop loses thousands of ULPs",
-                sum_hard,
-                "a plain running sum in float32 rounds away the small terms once the sum is "
-                "large (the error grows like n·u); feed the rounding error of each addition back "
-                "in (Kahan: y = x - c, t = s + y, c = (t - s) - y, s = t).",
-                ACCUMULATES,
+                name="hard",
+                points=3,
+                description=(
+                    "up to 20 000 float32 values where a naive float32 loop loses thousands of ULPs"
+                ),
+                make_cases=sum_hard,
+                hints=on(
+                    ACCURACY,
+                    hint=(
+                        "a plain running sum in float32 rounds away the small terms once the sum is"
+                        " large (the error grows like n·u); feed the rounding error of each "
+                        "addition back in (Kahan: y = x - c, t = s + y, c = (t - s) - y, s = t)."
+                    ),
+                ),
+                section=ACCUMULATES,
                 time_limit=20.0,
             ),
             Group(
-                "dtype",
-                1,
-                "the result is a np.float32",
-                sum_dtype,
-                "keep s and c as np.float32 and return np.float32(s + c) (a Python float or "
-                "float64 result is not float32 arithmetic).",
-                ACCUMULATES,
+                name="dtype",
+                points=1,
+                description="the result is a np.float32",
+                make_cases=sum_dtype,
+                hints=on(
+                    DTYPE,
+                    WRONG_TYPE,
+                    hint=(
+                        "keep s and c as np.float32 and return np.float32(s + c) (a Python float or"
+                        " float64 result is not float32 arithmetic)."
+                    ),
+                ),
+                section=ACCUMULATES,
             ),
         ),
     ),
-    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", f"{CHAPTER} § Summary"),
+    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", "ch01-summary"),
     multiple_choice(ASSIGNMENT, "q2", "d", "abcd", VECTORISE),
     multiple_choice(ASSIGNMENT, "q3", "a", "abcd", ULP),
 )

@@ -36,19 +36,30 @@ from autograder.checks.common import (
     expect_raises,
     label,
     multiple_choice,
+    on,
 )
-from autograder.compare import unit_roundoff
+from autograder.compare import (
+    ACCURACY,
+    INF,
+    MISSING_NAN,
+    NAN,
+    NO_RAISE,
+    OVERFLOW,
+    UNDERFLOW,
+    WRONG,
+    WRONG_EXCEPTION,
+    unit_roundoff,
+)
 from autograder.spec import Check, Group
 
 ASSIGNMENT = "ex02_overflow"
-CHAPTER = "Chapter 2, Overflow, underflow and NaN"
-OVERFLOW = f"{CHAPTER} § Overflow"
-UNDERFLOW = f"{CHAPTER} § Underflow and gradual underflow"
-LOG_DOMAIN = f"{CHAPTER} § Long products of probabilities: work in the log domain"
-NAN = f"{CHAPTER} § NaN: where it comes from and how it spreads"
-GUARD = f"{CHAPTER} § Division by zero and log(0): the epsilon guard"
-SIGMOID = f"{CHAPTER} § Stable sigmoid and softplus"
-SUMMARY = f"{CHAPTER} § Summary"
+OVERFLOW_SECTION = "ch02-overflow"
+UNDERFLOW_SECTION = "ch02-underflow"
+LOG_DOMAIN = "ch02-log-domain"
+NAN_SECTION = "ch02-nan"
+GUARD = "ch02-epsilon-guard"
+SIGMOID = "ch02-stable-sigmoid"
+SUMMARY = "ch02-summary"
 
 ELEMENT_ULPS = 8
 
@@ -276,41 +287,63 @@ CHECKS: dict[str, Check] = checks_dict(
         "log_product",
         (
             Group(
-                "basic",
-                2,
-                "a few ordinary probabilities",
-                product_basic,
-                "the log of a product is the sum of the logs: np.sum(np.log(probs)).",
-                LOG_DOMAIN,
+                name="basic",
+                points=2,
+                description="a few ordinary probabilities",
+                make_cases=product_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="the log of a product is the sum of the logs: np.sum(np.log(probs)).",
+                ),
+                section=LOG_DOMAIN,
             ),
             Group(
-                "underflow",
-                2,
-                "long products of small probabilities (the product underflows to 0)",
-                product_underflow,
-                "multiplying many probabilities underflows to 0 long before the log is taken "
-                "(0.01 multiplied 200 times is 1e-400, below the smallest subnormal), and "
-                "log(0) = -inf; add the logs instead of multiplying the probabilities.",
-                LOG_DOMAIN,
+                name="underflow",
+                points=2,
+                description="long products of small probabilities (the product underflows to 0)",
+                make_cases=product_underflow,
+                hints=on(
+                    INF,
+                    UNDERFLOW,
+                    ACCURACY,
+                    hint=(
+                        "multiplying many probabilities underflows to 0 long before the log is "
+                        "taken (0.01 multiplied 200 times is 1e-400, below the smallest subnormal),"
+                        " and log(0) = -inf; add the logs instead of multiplying the probabilities."
+                    ),
+                ),
+                section=LOG_DOMAIN,
             ),
             Group(
-                "zero",
-                1,
-                "a factor of exactly 0 gives -inf",
-                product_zero,
-                "a product with a zero factor is 0 and its log is -inf: return -inf, do not "
-                "add an ε or clip (that turns the exact answer into a finite one).",
-                LOG_DOMAIN,
+                name="zero",
+                points=1,
+                description="a factor of exactly 0 gives -inf",
+                make_cases=product_zero,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "a product with a zero factor is 0 and its log is -inf: return -inf, do not"
+                        " add an ε or clip (that turns the exact answer into a finite one)."
+                    ),
+                ),
+                section=LOG_DOMAIN,
             ),
             Group(
-                "bad_input",
-                1,
-                "values outside [0, 1] or NaN raise ValueError",
-                product_bad,
-                "check the inputs first: a value outside [0, 1] or NaN is not a probability "
-                "(NaN fails every comparison, so test ~((p >= 0) & (p <= 1))) and must raise "
-                "ValueError with a message naming the bad value.",
-                NAN,
+                name="bad_input",
+                points=1,
+                description="values outside [0, 1] or NaN raise ValueError",
+                make_cases=product_bad,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint=(
+                        "check the inputs first: a value outside [0, 1] or NaN is not a probability"
+                        " (NaN fails every comparison, so test ~((p >= 0) & (p <= 1))) and must "
+                        "raise ValueError with a message naming the bad value."
+                    ),
+                ),
+                section=NAN_SECTION,
             ),
         ),
     ),
@@ -319,40 +352,55 @@ CHECKS: dict[str, Check] = checks_dict(
         "stable_sigmoid",
         (
             Group(
-                "basic",
-                2,
-                "ordinary float64 inputs",
-                sigmoid_basic,
-                "sigmoid(x) = 1/(1 + e^(-x)), elementwise on the whole array.",
-                SIGMOID,
+                name="basic",
+                points=2,
+                description="ordinary float64 inputs",
+                make_cases=sigmoid_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="sigmoid(x) = 1/(1 + e^(-x)), elementwise on the whole array.",
+                ),
+                section=SIGMOID,
             ),
             Group(
-                "large",
-                3,
-                "inputs of large magnitude (±1000, ±1e308), overflow trapped",
-                sigmoid_large,
-                _SIGMOID_HINT,
-                SIGMOID,
+                name="large",
+                points=3,
+                description="inputs of large magnitude (±1000, ±1e308), overflow trapped",
+                make_cases=sigmoid_large,
+                hints=on(OVERFLOW, INF, NAN, ACCURACY, hint=_SIGMOID_HINT),
+                section=SIGMOID,
                 trap_overflow=True,
             ),
             Group(
-                "special",
-                1,
-                "±inf, NaN and -0.0",
-                sigmoid_special,
-                "sigmoid(+inf) = 1 and sigmoid(-inf) = 0 are exact limits, and NaN must stay "
-                "NaN; avoid expressions such as inf/inf or inf - inf that produce NaN.",
-                NAN,
+                name="special",
+                points=1,
+                description="±inf, NaN and -0.0",
+                make_cases=sigmoid_special,
+                hints=on(
+                    NAN,
+                    MISSING_NAN,
+                    WRONG,
+                    hint=(
+                        "sigmoid(+inf) = 1 and sigmoid(-inf) = 0 are exact limits, and NaN must "
+                        "stay NaN; avoid expressions such as inf/inf or inf - inf that produce NaN."
+                    ),
+                ),
+                section=NAN_SECTION,
             ),
             Group(
-                "float32",
-                1,
-                "float32 inputs up to ±100 give float32 results, overflow trapped",
-                sigmoid_float32,
-                "float32's exp overflows already above about 88.72, so exp(100) is inf; "
-                "exponentiate only -|x|, and keep the input's dtype (no float64 constants or "
-                "arrays leaking in).",
-                SIGMOID,
+                name="float32",
+                points=1,
+                description="float32 inputs up to ±100 give float32 results, overflow trapped",
+                make_cases=sigmoid_float32,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    hint="float32's exp overflows already above about 88.72, so exp(100) is inf; "
+                    "exponentiate only -|x|, and keep the input's dtype (no float64 constants or "
+                    "arrays leaking in).",
+                ),
+                section=SIGMOID,
                 trap_overflow=True,
             ),
         ),
@@ -362,51 +410,80 @@ CHECKS: dict[str, Check] = checks_dict(
         "softplus",
         (
             Group(
-                "basic",
-                2,
-                "ordinary float64 inputs",
-                softplus_basic,
-                "softplus(x) = log(1 + e^x), elementwise on the whole array.",
-                SIGMOID,
+                name="basic",
+                points=2,
+                description="ordinary float64 inputs",
+                make_cases=softplus_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="softplus(x) = log(1 + e^x), elementwise on the whole array.",
+                ),
+                section=SIGMOID,
             ),
             Group(
-                "negative",
-                2,
-                "very negative inputs: the result ≈ e^x must keep its relative accuracy",
-                softplus_negative,
-                "for x ≪ 0, 1 + e^x rounds to 1 and log(1) = 0 (catastrophic cancellation): "
-                "the digits of e^x are gone before the log sees them. Use log1p(e^x), or "
-                "max(x, 0) + log1p(exp(-|x|)).",
-                SIGMOID,
+                name="negative",
+                points=2,
+                description=(
+                    "very negative inputs: the result ≈ e^x must keep its relative accuracy"
+                ),
+                make_cases=softplus_negative,
+                hints=on(
+                    ACCURACY,
+                    UNDERFLOW,
+                    hint=(
+                        "for x ≪ 0, 1 + e^x rounds to 1 and log(1) = 0 (catastrophic cancellation):"
+                        " the digits of e^x are gone before the log sees them. Use log1p(e^x), or "
+                        "max(x, 0) + log1p(exp(-|x|))."
+                    ),
+                ),
+                section=SIGMOID,
                 trap_overflow=True,
             ),
             Group(
-                "positive",
-                2,
-                "large positive inputs (≈ x), overflow trapped",
-                softplus_positive,
-                "e^x overflows for x above about 709.78 (float64); write softplus as "
-                "max(x, 0) + log1p(exp(-|x|)), which only ever exponentiates -|x|.",
-                OVERFLOW,
+                name="positive",
+                points=2,
+                description="large positive inputs (≈ x), overflow trapped",
+                make_cases=softplus_positive,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    hint="e^x overflows for x above about 709.78 (float64); write softplus as "
+                    "max(x, 0) + log1p(exp(-|x|)), which only ever exponentiates -|x|.",
+                ),
+                section=OVERFLOW_SECTION,
                 trap_overflow=True,
             ),
             Group(
-                "special",
-                1,
-                "±inf and NaN",
-                softplus_special,
-                "softplus(+inf) = inf, softplus(-inf) = 0 and NaN stays NaN; inf - inf inside "
-                "a formula gives NaN.",
-                NAN,
+                name="special",
+                points=1,
+                description="±inf and NaN",
+                make_cases=softplus_special,
+                hints=on(
+                    NAN,
+                    MISSING_NAN,
+                    WRONG,
+                    hint=(
+                        "softplus(+inf) = inf, softplus(-inf) = 0 and NaN stays NaN; inf - inf "
+                        "inside a formula gives NaN."
+                    ),
+                ),
+                section=NAN_SECTION,
             ),
             Group(
-                "float32",
-                1,
-                "float32 inputs give float32 results, overflow trapped",
-                softplus_float32,
-                "float32's exp overflows above about 88.72; exponentiate only -|x| and keep "
-                "the input's dtype.",
-                SIGMOID,
+                name="float32",
+                points=1,
+                description="float32 inputs give float32 results, overflow trapped",
+                make_cases=softplus_float32,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    hint=(
+                        "float32's exp overflows above about 88.72; exponentiate only -|x| and keep"
+                        " the input's dtype."
+                    ),
+                ),
+                section=SIGMOID,
                 trap_overflow=True,
             ),
         ),
@@ -416,44 +493,64 @@ CHECKS: dict[str, Check] = checks_dict(
         "clipped_bce",
         (
             Group(
-                "basic",
-                2,
-                "ordinary probabilities",
-                bce_basic,
-                "the loss is mean(-(y·log p + (1 - y)·log(1 - p))) with p clipped to "
-                "[eps, 1 - eps] first.",
-                GUARD,
+                name="basic",
+                points=2,
+                description="ordinary probabilities",
+                make_cases=bce_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="the loss is mean(-(y·log p + (1 - y)·log(1 - p))) with p clipped to "
+                    "[eps, 1 - eps] first.",
+                ),
+                section=GUARD,
             ),
             Group(
-                "extreme",
-                2,
-                "predictions of exactly 0 and 1 (and beyond the clipping bounds)",
-                bce_extreme,
-                "log(0) = -inf and 0·log(0) = 0·(-inf) = nan: clip p into [eps, 1 - eps] with "
-                "np.clip before taking any log (the epsilon guard), so each term is at most "
-                "-log(eps).",
-                GUARD,
+                name="extreme",
+                points=2,
+                description="predictions of exactly 0 and 1 (and beyond the clipping bounds)",
+                make_cases=bce_extreme,
+                hints=on(
+                    NAN,
+                    INF,
+                    hint=(
+                        "log(0) = -inf and 0·log(0) = 0·(-inf) = nan: clip p into [eps, 1 - eps] "
+                        "with np.clip before taking any log (the epsilon guard), so each term is at"
+                        " most -log(eps)."
+                    ),
+                ),
+                section=GUARD,
             ),
             Group(
-                "eps",
-                1,
-                "a custom eps",
-                bce_eps,
-                "clip with the eps argument the caller passes, not a constant.",
-                GUARD,
+                name="eps",
+                points=1,
+                description="a custom eps",
+                make_cases=bce_eps,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="clip with the eps argument the caller passes, not a constant.",
+                ),
+                section=GUARD,
             ),
             Group(
-                "bad_input",
-                1,
-                "y_true and p of different shapes raise ValueError",
-                bce_bad,
-                "NumPy broadcasting silently pairs arrays of shapes (3, 1) and (3,) into a "
-                "3 × 3 grid; compare y_true.shape with p.shape and raise ValueError when they "
-                "differ.",
-                GUARD,
+                name="bad_input",
+                points=1,
+                description="y_true and p of different shapes raise ValueError",
+                make_cases=bce_bad,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint=(
+                        "NumPy broadcasting silently pairs arrays of shapes (3, 1) and (3,) into a "
+                        "3 × 3 grid; compare y_true.shape with p.shape and raise ValueError when "
+                        "they differ."
+                    ),
+                ),
+                section=GUARD,
             ),
         ),
     ),
-    multiple_choice(ASSIGNMENT, "q1", "c", "abcd", NAN),
+    multiple_choice(ASSIGNMENT, "q1", "c", "abcd", NAN_SECTION),
     multiple_choice(ASSIGNMENT, "q2", "a", "abcd", LOG_DOMAIN),
 )

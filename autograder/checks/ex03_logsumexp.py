@@ -20,15 +20,26 @@ from autograder.checks.common import (
     expect_close,
     label,
     multiple_choice,
+    on,
 )
-from autograder.compare import unit_roundoff
+from autograder.compare import (
+    ACCURACY,
+    EXCEPTION,
+    INF,
+    MISSING_NAN,
+    NAN,
+    OVERFLOW,
+    SHAPE,
+    UNDERFLOW,
+    WRONG,
+    unit_roundoff,
+)
 from autograder.spec import Check, Group
 
 ASSIGNMENT = "ex03_logsumexp"
-CHAPTER = "Chapter 3, The log-sum-exp trick"
-SHIFT = f"{CHAPTER} § The shift identity"
-EDGES = f"{CHAPTER} § Edge cases a real implementation must handle"
-ONLINE = f"{CHAPTER} § Beyond the usual course: the one-pass (online) log-sum-exp"
+SHIFT = "ch03-shift-identity"
+EDGES = "ch03-edge-cases"
+ONLINE = "ch03-online"
 
 
 def lse_tolerance(x: np.ndarray, n_terms: int) -> float:
@@ -210,49 +221,74 @@ CHECKS: dict[str, Check] = checks_dict(
         "logsumexp",
         (
             Group(
-                "basic",
-                2,
-                "ordinary float64 vectors, all elements",
-                lse_basic,
-                "the formula log Σ exp(xᵢ) is not computed correctly for ordinary inputs.",
-                SHIFT,
+                name="basic",
+                points=2,
+                description="ordinary float64 vectors, all elements",
+                make_cases=lse_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="the formula log Σ exp(xᵢ) is not computed correctly for ordinary inputs.",
+                ),
+                section=SHIFT,
             ),
             Group(
-                "large",
-                3,
-                "entries of large magnitude, overflow trapped",
-                lse_large,
-                _OVERFLOW_HINT,
-                SHIFT,
+                name="large",
+                points=3,
+                description="entries of large magnitude, overflow trapped",
+                make_cases=lse_large,
+                hints=on(OVERFLOW, INF, UNDERFLOW, hint=_OVERFLOW_HINT),
+                section=SHIFT,
                 trap_overflow=True,
             ),
             Group(
-                "axis",
-                1,
-                "2-D input reduced along an axis, with keepdims",
-                lse_axis,
-                "reduce along the given axis (take the maximum along that axis, keepdims=True "
-                "so it broadcasts) and return the shape NumPy's reductions return.",
-                EDGES,
+                name="axis",
+                points=1,
+                description="2-D input reduced along an axis, with keepdims",
+                make_cases=lse_axis,
+                hints=on(
+                    SHAPE,
+                    WRONG,
+                    hint=(
+                        "reduce along the given axis (take the maximum along that axis, "
+                        "keepdims=True so it broadcasts) and return the shape NumPy's reductions "
+                        "return."
+                    ),
+                ),
+                section=EDGES,
             ),
             Group(
-                "edge",
-                2,
-                "-inf entries, all -inf, +inf, NaN and empty input",
-                lse_edges,
-                "with m = max xᵢ infinite, xᵢ - m gives nan (-inf - -inf or inf - inf); treat "
-                "a row whose maximum is ±inf separately (all -inf → -inf; +inf → inf; empty → "
-                "-inf) and let NaN propagate.",
-                EDGES,
+                name="edge",
+                points=2,
+                description="-inf entries, all -inf, +inf, NaN and empty input",
+                make_cases=lse_edges,
+                hints=on(
+                    NAN,
+                    MISSING_NAN,
+                    WRONG,
+                    hint=(
+                        "with m = max xᵢ infinite, xᵢ - m gives nan (-inf - -inf or inf - inf); "
+                        "treat a row whose maximum is ±inf separately (all -inf → -inf; +inf → inf;"
+                        " empty → -inf) and let NaN propagate."
+                    ),
+                ),
+                section=EDGES,
             ),
             Group(
-                "float32",
-                1,
-                "float32 inputs give float32 results",
-                lse_float32,
-                "float32 overflows in exp already at about 88.7; shift by the maximum and keep "
-                "the input's dtype (no float64 constants or np.float64 scalars leaking in).",
-                SHIFT,
+                name="float32",
+                points=1,
+                description="float32 inputs give float32 results",
+                make_cases=lse_float32,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    hint=(
+                        "float32 overflows in exp already at about 88.7; shift by the maximum and "
+                        "keep the input's dtype (no float64 constants or np.float64 scalars leaking"
+                        " in)."
+                    ),
+                ),
+                section=SHIFT,
                 trap_overflow=True,
             ),
         ),
@@ -262,38 +298,50 @@ CHECKS: dict[str, Check] = checks_dict(
         "logaddexp",
         (
             Group(
-                "basic",
-                2,
-                "ordinary pairs",
-                laddexp_basic,
-                "log(eᵃ + eᵇ) = max(a, b) + log1p(exp(-|a - b|)).",
-                SHIFT,
+                name="basic",
+                points=2,
+                description="ordinary pairs",
+                make_cases=laddexp_basic,
+                hints=on(WRONG, ACCURACY, hint="log(eᵃ + eᵇ) = max(a, b) + log1p(exp(-|a - b|))."),
+                section=SHIFT,
             ),
             Group(
-                "large",
-                2,
-                "arguments of large magnitude, overflow trapped",
-                laddexp_large,
-                _OVERFLOW_HINT,
-                SHIFT,
+                name="large",
+                points=2,
+                description="arguments of large magnitude, overflow trapped",
+                make_cases=laddexp_large,
+                hints=on(OVERFLOW, INF, hint=_OVERFLOW_HINT),
+                section=SHIFT,
                 trap_overflow=True,
             ),
             Group(
-                "infinities",
-                1,
-                "infinite and NaN arguments, as np.logaddexp",
-                laddexp_infinities,
-                "when a == b == ±inf, a - b is nan: return a itself there "
-                "(log(0 + 0) = -inf, log(inf + inf) = inf); NaN propagates.",
-                EDGES,
+                name="infinities",
+                points=1,
+                description="infinite and NaN arguments, as np.logaddexp",
+                make_cases=laddexp_infinities,
+                hints=on(
+                    NAN,
+                    MISSING_NAN,
+                    WRONG,
+                    hint="when a == b == ±inf, a - b is nan: return a itself there "
+                    "(log(0 + 0) = -inf, log(inf + inf) = inf); NaN propagates.",
+                ),
+                section=EDGES,
             ),
             Group(
-                "broadcast",
-                1,
-                "broadcasting shapes and float32",
-                laddexp_broadcast,
-                "use NumPy elementwise operations so that a and b broadcast, and keep float32.",
-                EDGES,
+                name="broadcast",
+                points=1,
+                description="broadcasting shapes and float32",
+                make_cases=laddexp_broadcast,
+                hints=on(
+                    SHAPE,
+                    EXCEPTION,
+                    hint=(
+                        "use NumPy elementwise operations so that a and b broadcast, and keep "
+                        "float32."
+                    ),
+                ),
+                section=EDGES,
                 trap_overflow=True,
             ),
         ),
@@ -303,32 +351,50 @@ CHECKS: dict[str, Check] = checks_dict(
         "online_logsumexp",
         (
             Group(
-                "basic",
-                2,
-                "a few chunks of ordinary values, given as a one-shot iterator",
-                online_basic,
-                "keep a running maximum m and a running sum s of exp(x - m) over one pass; "
-                "the iterable may be a generator, so do not iterate it twice.",
-                ONLINE,
+                name="basic",
+                points=2,
+                description="a few chunks of ordinary values, given as a one-shot iterator",
+                make_cases=online_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "keep a running maximum m and a running sum s of exp(x - m) over one pass; "
+                        "the iterable may be a generator, so do not iterate it twice."
+                    ),
+                ),
+                section=ONLINE,
             ),
             Group(
-                "large",
-                3,
-                "growing maxima and large magnitudes, overflow trapped",
-                online_large,
-                "when a chunk raises the maximum from m to m', rescale the running sum by "
-                "exp(m - m') before adding exp(x - m') of the new chunk.",
-                ONLINE,
+                name="large",
+                points=3,
+                description="growing maxima and large magnitudes, overflow trapped",
+                make_cases=online_large,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    ACCURACY,
+                    hint="when a chunk raises the maximum from m to m', rescale the running sum by "
+                    "exp(m - m') before adding exp(x - m') of the new chunk.",
+                ),
+                section=ONLINE,
                 trap_overflow=True,
             ),
             Group(
-                "edge",
-                2,
-                "no chunks, empty chunks, -inf, +inf and NaN",
-                online_edges,
-                "start from m = -inf and s = 0; skip empty chunks; handle a maximum of ±inf "
-                "without computing -inf - (-inf); the result for no values is -inf.",
-                EDGES,
+                name="edge",
+                points=2,
+                description="no chunks, empty chunks, -inf, +inf and NaN",
+                make_cases=online_edges,
+                hints=on(
+                    NAN,
+                    MISSING_NAN,
+                    WRONG,
+                    hint=(
+                        "start from m = -inf and s = 0; skip empty chunks; handle a maximum of ±inf"
+                        " without computing -inf - (-inf); the result for no values is -inf."
+                    ),
+                ),
+                section=EDGES,
             ),
         ),
     ),

@@ -37,20 +37,35 @@ from autograder.checks.common import (
     expect_raises,
     label,
     multiple_choice,
+    on,
 )
-from autograder.compare import unit_roundoff
+from autograder.compare import (
+    ACCURACY,
+    DETACHED,
+    DTYPE,
+    EXCEPTION,
+    INF,
+    NAN,
+    NO_RAISE,
+    OVERFLOW,
+    SHAPE,
+    WRONG,
+    WRONG_EXCEPTION,
+    WRONG_TYPE,
+    Problem,
+    unit_roundoff,
+)
 from autograder.feedback import shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex04_softmax"
-CHAPTER = "Chapter 4, Stable softmax, log-softmax and cross-entropy"
-SHIFT = f"{CHAPTER} § Shift invariance: the fix"
-LOGSOFT = f"{CHAPTER} § log(softmax) is a bug waiting to happen"
-FUSED = f"{CHAPTER} § Fused cross-entropy from logits"
-BCE = f"{CHAPTER} § Binary cross-entropy with logits"
-GRADS = f"{CHAPTER} § Gradients: NaN from the two-step loss, finite from the fused one"
-PRECISION = f"{CHAPTER} § Precision: divide by the sum, or subtract the log-sum-exp?"
-MASKS = "Chapter 3, The log-sum-exp trick § Edge cases a real implementation must handle"
+SHIFT = "ch04-shift-invariance"
+LOGSOFT = "ch04-log-softmax"
+FUSED = "ch04-cross-entropy"
+BCE = "ch04-bce"
+GRADS = "ch04-gradients"
+PRECISION = "ch04-precision"
+MASKS = "ch03-edge-cases"
 DRIVER = "autograder.drivers.ex04_softmax:torch_cross_entropy"
 
 
@@ -298,27 +313,30 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
             return problem
         if "gradient" in parts:
             if not outcome["is_tensor"]:
-                return (
+                return Problem(
                     f"returned a {outcome['type']} ({shorten(outcome.get('value'))}), not a "
-                    "torch.Tensor — the loss must stay a tensor so autograd can differentiate it"
+                    "torch.Tensor — the loss must stay a tensor so autograd can differentiate it",
+                    WRONG_TYPE,
                 )
             if outcome["dtype"] != dtype:
-                return f"changed dtype {dtype} → {outcome['dtype']}"
+                return Problem(f"changed dtype {dtype} → {outcome['dtype']}", DTYPE)
             if outcome["shape"]:
-                return f"returned a tensor of shape {tuple(outcome['shape'])}, not a 0-d scalar"
+                shape = tuple(outcome["shape"])
+                return Problem(f"returned a tensor of shape {shape}, not a 0-d scalar", SHAPE)
             if not outcome["attached"]:
-                return (
+                return Problem(
                     "returned a tensor that is not connected to the autograd graph (no grad_fn): "
-                    "a conversion to NumPy or a Python float, .detach() or torch.no_grad() cut it"
+                    "a conversion to NumPy or a Python float, .detach() or torch.no_grad() cut it",
+                    DETACHED,
                 )
             if outcome["backward"] != "ok":
-                return f"loss.backward() failed: {outcome['backward']}"
+                return Problem(f"loss.backward() failed: {outcome['backward']}", EXCEPTION)
         got = outcome["value"]
         if isinstance(got, dict) or isinstance(got, list | str) or got is None:
-            return f"returned {shorten(got)} where a number was expected"
+            return Problem(f"returned {shorten(got)} where a number was expected", WRONG_TYPE)
         got = np.asarray(got, dtype=np.float64)
         if got.size != 1:
-            return f"returned {got.size} numbers where one loss was expected"
+            return Problem(f"returned {got.size} numbers where one loss was expected", SHAPE)
         problem = compare.close(
             got.reshape(()),
             value,
@@ -327,16 +345,17 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
             tolerance_note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|",
         )
         if problem:
+            suffix = ""
             if np.isinf(got).all() and math.isfinite(value):
-                problem += " (or the log of a probability that underflowed to 0)"
+                suffix += " (or the log of a probability that underflowed to 0)"
             grad_got = outcome.get("grad")
             if grad_got is not None and np.isnan(grad_got).any():
                 n_nan = int(np.isnan(grad_got).sum())
-                problem += f"; and loss.backward() gave {n_nan} NaN gradient entries"
-            return f"loss value: {problem}"
+                suffix += f"; and loss.backward() gave {n_nan} NaN gradient entries"
+            return compare.within("loss value", problem, suffix)
         if "gradient" in parts:
             if outcome["grad"] is None:
-                return "after loss.backward() the logits have no gradient"
+                return Problem("after loss.backward() the logits have no gradient", DETACHED)
             problem = compare.close(
                 outcome["grad"],
                 grad,
@@ -345,7 +364,7 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
                 tolerance_note="16·u·(max|x| + log C + 1)/N",
             )
             if problem:
-                return f"gradient w.r.t. the logits: {problem}"
+                return compare.within("gradient w.r.t. the logits", problem)
         return None
 
     payload = {"logits": exact, "targets": np.asarray(targets, dtype=np.int64), "dtype": dtype}
@@ -414,41 +433,50 @@ CHECKS: dict[str, Check] = checks_dict(
         "softmax",
         (
             Group(
-                "basic",
-                2,
-                "ordinary logits, last axis",
-                softmax_basic,
-                "softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along the last axis by default.",
-                SHIFT,
+                name="basic",
+                points=2,
+                description="ordinary logits, last axis",
+                make_cases=softmax_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along the last axis by default.",
+                ),
+                section=SHIFT,
             ),
             Group(
-                "large",
-                2,
-                "logits of large magnitude (±1000, 1e4), overflow trapped",
-                softmax_large,
-                _SHIFT_HINT,
-                SHIFT,
+                name="large",
+                points=2,
+                description="logits of large magnitude (±1000, 1e4), overflow trapped",
+                make_cases=softmax_large,
+                hints=on(OVERFLOW, INF, NAN, hint=_SHIFT_HINT),
+                section=SHIFT,
                 trap_overflow=True,
             ),
             Group(
-                "masked",
-                1,
-                "-inf entries (masks) get probability exactly 0",
-                softmax_masked,
-                _MASK_HINT,
-                MASKS,
+                name="masked",
+                points=1,
+                description="-inf entries (masks) get probability exactly 0",
+                make_cases=softmax_masked,
+                hints=on(NAN, WRONG, hint=_MASK_HINT),
+                section=MASKS,
                 trap_overflow=True,
             ),
             Group(
-                "axis", 1, "the axis argument on 2-D and 3-D input", softmax_axis, _AXIS_HINT, SHIFT
+                name="axis",
+                points=1,
+                description="the axis argument on 2-D and 3-D input",
+                make_cases=softmax_axis,
+                hints=on(SHAPE, WRONG, ACCURACY, hint=_AXIS_HINT),
+                section=SHIFT,
             ),
             Group(
-                "float32",
-                1,
-                "float32 logits give float32 probabilities, overflow trapped",
-                softmax_float32,
-                _DTYPE_HINT,
-                SHIFT,
+                name="float32",
+                points=1,
+                description="float32 logits give float32 probabilities, overflow trapped",
+                make_cases=softmax_float32,
+                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),
+                section=SHIFT,
                 trap_overflow=True,
             ),
         ),
@@ -458,46 +486,52 @@ CHECKS: dict[str, Check] = checks_dict(
         "log_softmax",
         (
             Group(
-                "basic",
-                2,
-                "ordinary logits, last axis",
-                log_softmax_basic,
-                "log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along the last axis by default.",
-                LOGSOFT,
+                name="basic",
+                points=2,
+                description="ordinary logits, last axis",
+                make_cases=log_softmax_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along the last axis by default.",
+                ),
+                section=LOGSOFT,
             ),
             Group(
-                "large",
-                3,
-                "large logits and far-apart logits such as [0, -1000], overflow trapped",
-                log_softmax_large,
-                _LOG_HINT + " " + _SHIFT_HINT,
-                LOGSOFT,
+                name="large",
+                points=3,
+                description=(
+                    "large logits and far-apart logits such as [0, -1000], overflow trapped"
+                ),
+                make_cases=log_softmax_large,
+                hints=on(OVERFLOW, INF, NAN, hint=_LOG_HINT + " " + _SHIFT_HINT),
+                section=LOGSOFT,
                 trap_overflow=True,
             ),
             Group(
-                "masked",
-                1,
-                "-inf entries (masks) get log-probability -inf",
-                log_softmax_masked,
-                _MASK_HINT,
-                MASKS,
+                name="masked",
+                points=1,
+                description="-inf entries (masks) get log-probability -inf",
+                make_cases=log_softmax_masked,
+                hints=on(NAN, WRONG, hint=_MASK_HINT),
+                section=MASKS,
                 trap_overflow=True,
             ),
             Group(
-                "axis",
-                1,
-                "the axis argument on 2-D and 3-D input",
-                log_softmax_axis,
-                _AXIS_HINT,
-                LOGSOFT,
+                name="axis",
+                points=1,
+                description="the axis argument on 2-D and 3-D input",
+                make_cases=log_softmax_axis,
+                hints=on(SHAPE, WRONG, ACCURACY, hint=_AXIS_HINT),
+                section=LOGSOFT,
             ),
             Group(
-                "float32",
-                1,
-                "float32 logits give float32 results, overflow trapped",
-                log_softmax_float32,
-                _DTYPE_HINT,
-                LOGSOFT,
+                name="float32",
+                points=1,
+                description="float32 logits give float32 results, overflow trapped",
+                make_cases=log_softmax_float32,
+                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),
+                section=LOGSOFT,
                 trap_overflow=True,
             ),
         ),
@@ -507,33 +541,48 @@ CHECKS: dict[str, Check] = checks_dict(
         "cross_entropy",
         (
             Group(
-                "basic",
-                2,
-                "ordinary logits and integer targets",
-                ce_basic,
-                "the loss is the mean over rows of logsumexp(row) - row[target].",
-                FUSED,
+                name="basic",
+                points=2,
+                description="ordinary logits and integer targets",
+                make_cases=ce_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="the loss is the mean over rows of logsumexp(row) - row[target].",
+                ),
+                section=FUSED,
             ),
             Group(
-                "large",
-                2,
-                "logits up to ±1e4, overflow trapped",
-                ce_large,
-                "never form probabilities: log(softmax(x)) underflows to log(0) = -inf and "
-                "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
-                "the shifted log-sum-exp.",
-                FUSED,
+                name="large",
+                points=2,
+                description="logits up to ±1e4, overflow trapped",
+                make_cases=ce_large,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    NAN,
+                    hint=(
+                        "never form probabilities: log(softmax(x)) underflows to log(0) = -inf and "
+                        "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
+                        "the shifted log-sum-exp."
+                    ),
+                ),
+                section=FUSED,
                 trap_overflow=True,
             ),
             Group(
-                "errors",
-                1,
-                "targets out of range or a mismatched number of rows",
-                ce_errors,
-                "check that targets has one entry per row and that every target is in "
-                "[0, C) before indexing: NumPy reads index -1 as the last class without "
-                "complaint. Raise ValueError saying what is wrong.",
-                FUSED,
+                name="errors",
+                points=1,
+                description="targets out of range or a mismatched number of rows",
+                make_cases=ce_errors,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint="check that targets has one entry per row and that every target is in "
+                    "[0, C) before indexing: NumPy reads index -1 as the last class without "
+                    "complaint. Raise ValueError saying what is wrong.",
+                ),
+                section=FUSED,
             ),
         ),
     ),
@@ -542,32 +591,47 @@ CHECKS: dict[str, Check] = checks_dict(
         "bce_with_logits",
         (
             Group(
-                "basic",
-                2,
-                "ordinary logits, hard and soft targets",
-                bce_basic,
-                "the loss is the mean of -[y·log σ(x) + (1 - y)·log(1 - σ(x))].",
-                BCE,
+                name="basic",
+                points=2,
+                description="ordinary logits, hard and soft targets",
+                make_cases=bce_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="the loss is the mean of -[y·log σ(x) + (1 - y)·log(1 - σ(x))].",
+                ),
+                section=BCE,
             ),
             Group(
-                "large",
-                2,
-                "|logits| from 30 to 1e4, overflow trapped",
-                bce_large,
-                "σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
-                "-inf, and exp(-x) overflows for very negative x; use the stable form "
-                "max(x, 0) - x·y + log1p(exp(-|x|)).",
-                BCE,
+                name="large",
+                points=2,
+                description="|logits| from 30 to 1e4, overflow trapped",
+                make_cases=bce_large,
+                hints=on(
+                    OVERFLOW,
+                    INF,
+                    NAN,
+                    hint="σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
+                    "-inf, and exp(-x) overflows for very negative x; use the stable form "
+                    "max(x, 0) - x·y + log1p(exp(-|x|)).",
+                ),
+                section=BCE,
                 trap_overflow=True,
             ),
             Group(
-                "errors",
-                1,
-                "logits and targets of different shapes",
-                bce_errors,
-                "check that logits and targets have the same shape (as PyTorch does) instead "
-                "of letting them broadcast; raise ValueError saying what is wrong.",
-                BCE,
+                name="errors",
+                points=1,
+                description="logits and targets of different shapes",
+                make_cases=bce_errors,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint=(
+                        "check that logits and targets have the same shape (as PyTorch does) "
+                        "instead of letting them broadcast; raise ValueError saying what is wrong."
+                    ),
+                ),
+                section=BCE,
             ),
         ),
     ),
@@ -576,34 +640,55 @@ CHECKS: dict[str, Check] = checks_dict(
         "torch_cross_entropy",
         (
             Group(
-                "value",
-                2,
-                "the loss value on ordinary float32/float64 logits",
-                tce_value,
-                "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
-                "row's target with gather or advanced indexing.",
-                FUSED,
+                name="value",
+                points=2,
+                description="the loss value on ordinary float32/float64 logits",
+                make_cases=tce_value,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
+                        "row's target with gather or advanced indexing."
+                    ),
+                ),
+                section=FUSED,
             ),
             Group(
-                "gradient",
-                2,
-                "a 0-d tensor of the logits' dtype, on the autograd graph, with the right gradient",
-                tce_gradient,
-                "build the loss only from torch operations on the logits tensor (no .numpy(), "
-                ".item(), float() or .detach() on the way), keep its dtype, and reduce to a "
-                "0-d tensor with .mean().",
-                GRADS,
+                name="gradient",
+                points=2,
+                description=(
+                    "a 0-d tensor of the logits' dtype, on the autograd graph, with the right "
+                    "gradient"
+                ),
+                make_cases=tce_gradient,
+                hints=on(
+                    WRONG,
+                    WRONG_TYPE,
+                    hint=(
+                        "build the loss only from torch operations on the logits tensor (no "
+                        ".numpy(), .item(), float() or .detach() on the way), keep its dtype, and "
+                        "reduce to a 0-d tensor with .mean()."
+                    ),
+                ),
+                section=GRADS,
             ),
             Group(
-                "large",
-                2,
-                "float32 logits up to ±1e4: finite value and gradient",
-                tce_large,
-                "log(softmax(x)) gives log(0) = -inf for an underflowed probability, and its "
-                "backward pass multiplies 1/0 by 0, giving NaN gradients; use "
-                "x - torch.logsumexp(x, dim=1, keepdim=True) (or subtract the maximum "
-                "yourself).",
-                GRADS,
+                name="large",
+                points=2,
+                description="float32 logits up to ±1e4: finite value and gradient",
+                make_cases=tce_large,
+                hints=on(
+                    NAN,
+                    INF,
+                    hint=(
+                        "log(softmax(x)) gives log(0) = -inf for an underflowed probability, and "
+                        "its backward pass multiplies 1/0 by 0, giving NaN gradients; use x - "
+                        "torch.logsumexp(x, dim=1, keepdim=True) (or subtract the maximum "
+                        "yourself)."
+                    ),
+                ),
+                section=GRADS,
             ),
         ),
     ),

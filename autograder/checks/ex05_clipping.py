@@ -29,18 +29,33 @@ from typing import Any
 import numpy as np
 
 from autograder import compare, oracle
-from autograder.checks.common import checks_dict, label, multiple_choice
+from autograder.checks.common import checks_dict, label, multiple_choice, on
+from autograder.compare import (
+    ACCURACY,
+    DTYPE,
+    INF,
+    MISSING_NAN,
+    MUTATION,
+    NO_RAISE,
+    OVERFLOW,
+    SHAPE,
+    UNDERFLOW,
+    WRONG,
+    WRONG_EXCEPTION,
+    WRONG_INDEX,
+    WRONG_TYPE,
+    Problem,
+)
 from autograder.drivers.ex05_clipping import sgd_run
 from autograder.feedback import shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex05_clipping"
-CHAPTER = "Chapter 5, Gradient clipping"
-CLIP_MATH = f"{CHAPTER} § Clip by value and clip by norm"
-GLOBAL = f"{CHAPTER} § The global norm and clip_grad_norm_ on a real model"
-STABLE = f"{CHAPTER} § Computing a norm without overflow or underflow"
-SPIKES = f"{CHAPTER} § A controlled experiment: one bad batch"
-MONITOR = f"{CHAPTER} § Monitoring gradient norms during training"
+CLIP_MATH = "ch05-clipping-math"
+GLOBAL = "ch05-global-norm"
+STABLE = "ch05-stable-norm"
+SPIKES = "ch05-spike-study"
+MONITOR = "ch05-monitoring"
 
 FRESH = "autograder.drivers.ex05_clipping:fresh_arrays"
 SGD = "autograder.drivers.ex05_clipping:sgd_run"
@@ -53,13 +68,17 @@ PATH_RTOL = 1e-8
 def _array_list(value: Any, n_arrays: int, what: str) -> tuple[list[np.ndarray] | None, str | None]:
     """The returned value as a list of ``n_arrays`` NumPy arrays, or a problem."""
     if not isinstance(value, list):
-        return None, f"returned {shorten(value)} where {what} (a list of arrays) was expected"
+        return None, Problem(
+            f"returned {shorten(value)} where {what} (a list of arrays) was expected", WRONG_TYPE
+        )
     if len(value) != n_arrays:
-        return None, f"returned {len(value)} arrays for {n_arrays} gradient arrays"
+        return None, Problem(f"returned {len(value)} arrays for {n_arrays} gradient arrays", SHAPE)
     arrays = []
     for i, item in enumerate(value):
         if not isinstance(item, np.ndarray) or item.dtype.kind != "f":
-            return None, f"element {i} of {what} is {shorten(item)}, not a floating NumPy array"
+            return None, Problem(
+                f"element {i} of {what} is {shorten(item)}, not a floating NumPy array", WRONG_TYPE
+            )
         arrays.append(item)
     return arrays, None
 
@@ -77,12 +96,14 @@ def _compare_arrays(
     """
     for i, (g, original, want) in enumerate(zip(got, grads, expected, strict=True)):
         if g.shape != original.shape:
-            return f"array {i} has shape {g.shape} where {original.shape} was expected"
+            return Problem(
+                f"array {i} has shape {g.shape} where {original.shape} was expected", SHAPE
+            )
         if g.dtype != original.dtype:
-            return f"array {i} changed dtype {original.dtype.name} → {g.dtype.name}"
+            return Problem(f"array {i} changed dtype {original.dtype.name} → {g.dtype.name}", DTYPE)
         problem = compare.close(g, want, dtype=unit or original.dtype, **tolerance)
         if problem:
-            return f"array {i}: {problem}"
+            return compare.within(f"array {i}", problem)
     return None
 
 
@@ -109,7 +130,7 @@ def value_case(grads: list[np.ndarray], clip_value: float, *, fresh: bool = Fals
         if problem:
             return problem
         if fresh and outcome.get("aliased"):
-            return (
+            return Problem(
                 "returned an array that shares memory with an input gradient; return new "
                 "arrays, so that changing the result cannot change the caller's gradients"
             )
@@ -187,18 +208,19 @@ def norm_case(
             return problem
         value = outcome["value"]
         if not isinstance(value, list) or len(value) != 2:
-            return (
+            return Problem(
                 f"returned {shorten(value)} where a pair (clipped arrays, norm before "
-                "clipping) was expected"
+                "clipping) was expected",
+                WRONG_TYPE,
             )
         got_norm = value[1]
         if isinstance(got_norm, bool) or not isinstance(got_norm, int | float | np.ndarray):
-            return f"returned the norm as {shorten(got_norm)}, not a number"
+            return Problem(f"returned the norm as {shorten(got_norm)}, not a number", WRONG_TYPE)
         if np.ndim(got_norm) != 0:
-            return f"returned the norm as {shorten(got_norm)}, not a single number"
+            return Problem(f"returned the norm as {shorten(got_norm)}, not a single number", SHAPE)
         problem = compare.close(got_norm, norm, dtype=coarsest, ulps=ulps, tolerance_note=note)
         if problem:
-            return f"the norm before clipping {problem}"
+            return compare.within("the norm before clipping", problem)
         arrays, problem = _array_list(value[0], len(grads), "the clipped gradients")
         if problem:
             return problem
@@ -206,7 +228,7 @@ def norm_case(
         if problem:
             return problem
         if fresh and outcome.get("aliased"):
-            return (
+            return Problem(
                 "returned an array that shares memory with an input gradient; return new "
                 "arrays even when no clipping is needed"
             )
@@ -218,9 +240,11 @@ def norm_case(
 def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
     problem = compare.raised(outcome, "FloatingPointError")
     if problem and outcome["status"] == "returned":
-        return (
-            f"{problem}; a gradient containing inf or NaN (or a norm beyond the float range) "
-            "cannot be rescued by rescaling"
+        return compare.within(
+            "",
+            problem,
+            "; a gradient containing inf or NaN (or a norm beyond the float range) "
+            "cannot be rescued by rescaling",
         )
     return problem
 
@@ -345,6 +369,12 @@ def sgd_case(
     return Case(shown, payload, verdict, harness=SGD)
 
 
+def _clipped_kind(got: list[int], want: list[int]) -> str:
+    """WRONG_INDEX when ``got`` is ``want`` counted from 1 (or otherwise shifted), else WRONG."""
+    shifted = len(got) == len(want) and len({g - w for g, w in zip(got, want, strict=True)}) == 1
+    return WRONG_INDEX if shifted and got else WRONG
+
+
 def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome) -> str | None:
     problem = compare.returned(outcome)
     if problem:
@@ -353,17 +383,20 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
     steps = outcome["steps_seen"]
     if steps != list(range(n_steps)):
         if len(steps) != n_steps:
-            return f"called grad_fn {len(steps)} times for n_steps = {n_steps}"
-        return (
+            return Problem(f"called grad_fn {len(steps)} times for n_steps = {n_steps}", WRONG)
+        return Problem(
             f"called grad_fn with steps {shorten(steps, 60)} where "
-            f"{shorten(list(range(n_steps)), 60)} was expected"
+            f"{shorten(list(range(n_steps)), 60)} was expected",
+            WRONG_INDEX,
         )
     value = outcome["value"]
     if not isinstance(value, dict):
-        return f"returned {shorten(value)} where a dict was expected"
+        return Problem(f"returned {shorten(value)} where a dict was expected", WRONG_TYPE)
     for key in ("theta", "path", "grad_norms", "clipped"):
         if key not in value:
-            return f"returned a dict without the key {key!r} (keys: {sorted(value)})"
+            return Problem(
+                f"returned a dict without the key {key!r} (keys: {sorted(value)})", WRONG_TYPE
+            )
     theta0 = payload["theta0"]
     path_scale = np.nanmax(np.abs(np.where(np.isfinite(expected["path"]), expected["path"], 0)))
     atol = PATH_RTOL * (1.0 + path_scale)
@@ -373,16 +406,21 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
     want_shape = (n_steps + 1,) + theta0.shape
     if path is None or path.shape != want_shape:
         shape = None if path is None else path.shape
-        return (
+        return Problem(
             f"returned a path of shape {shape} where {want_shape} (n_steps + 1 iterates, "
-            "theta0 first) was expected"
+            "theta0 first) was expected",
+            SHAPE,
         )
     if not np.array_equal(path[0], theta0):
-        return f"path[0] is {shorten(path[0])}, not theta0 = {shorten(theta0)}"
+        return Problem(
+            f"path[0] is {shorten(path[0])}, not theta0 = {shorten(theta0)}", WRONG_INDEX
+        )
     norms = _as_float(value["grad_norms"])
     if norms is None or norms.shape != (n_steps,):
         shape = None if norms is None else norms.shape
-        return f"returned grad_norms of shape {shape} where ({n_steps},) was expected"
+        return Problem(
+            f"returned grad_norms of shape {shape} where ({n_steps},) was expected", SHAPE
+        )
     # Report the earliest departure: the norms of the steps whose iterates still agree first
     # (a wrong norm there is the cause), then the path, then the remaining norms.
     agree = min(_rows_agreeing(path, expected["path"], atol), n_steps)
@@ -391,23 +429,27 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
         return problem
     problem = compare.close(path, expected["path"], atol=atol, tolerance_note=note)
     if problem:
-        return f"path: {problem}"
+        return compare.within("path", problem)
     problem = _norms_problem(norms, expected["grad_norms"])
     if problem:
         return problem
     theta = _as_float(value["theta"])
     if theta is None or theta.shape != theta0.shape:
-        return f"returned theta {shorten(value['theta'])} of the wrong shape"
+        return Problem(f"returned theta {shorten(value['theta'])} of the wrong shape", SHAPE)
     problem = compare.close(theta, expected["theta"], atol=atol, tolerance_note=note)
     if problem:
-        return f"final theta: {problem}"
+        return compare.within("final theta", problem)
     clipped = _as_int_list(value["clipped"])
     if clipped is None:
-        return f"returned clipped = {shorten(value['clipped'])}, not a list of step indices"
+        return Problem(
+            f"returned clipped = {shorten(value['clipped'])}, not a list of step indices",
+            WRONG_TYPE,
+        )
     if clipped != expected["clipped"]:
-        return (
+        return Problem(
             f"returned clipped = {shorten(clipped, 60)} where the steps at which clipping changed "
-            f"the gradient are {shorten(expected['clipped'], 60)}"
+            f"the gradient are {shorten(expected['clipped'], 60)}",
+            _clipped_kind(clipped, expected["clipped"]),
         )
     return None
 
@@ -416,7 +458,7 @@ def _norms_problem(got: np.ndarray, want: np.ndarray) -> str | None:
     problem = compare.close(
         got, want, atol=PATH_RTOL * np.abs(want), tolerance_note=f"relative {PATH_RTOL:g}"
     )
-    return f"grad_norms (the norms before clipping): {problem}" if problem else None
+    return compare.within("grad_norms (the norms before clipping)", problem)
 
 
 def _rows_agreeing(got: np.ndarray, want: np.ndarray, atol: float) -> int:
@@ -513,40 +555,62 @@ CHECKS: dict[str, Check] = checks_dict(
         "clip_by_value",
         (
             Group(
-                "basic",
-                2,
-                "ordinary gradients of several shapes",
-                value_basic,
-                "clamp every component independently to [-clip_value, clip_value] "
-                "(np.clip, or np.minimum(np.maximum(g, -c), c)) and return one array per "
-                "input array, in the same order and shape.",
-                CLIP_MATH,
+                name="basic",
+                points=2,
+                description="ordinary gradients of several shapes",
+                make_cases=value_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="clamp every component independently to [-clip_value, clip_value] "
+                    "(np.clip, or np.minimum(np.maximum(g, -c), c)) and return one array per "
+                    "input array, in the same order and shape.",
+                ),
+                section=CLIP_MATH,
             ),
             Group(
-                "edges",
-                1,
-                "±inf, NaN, empty list and empty or 0-d arrays",
-                value_edges,
-                "±inf clamps to ±clip_value, NaN stays NaN (clipping must not hide a NaN: it "
-                "means the gradient is already broken), and empty inputs give empty outputs.",
-                CLIP_MATH,
+                name="edges",
+                points=1,
+                description="±inf, NaN, empty list and empty or 0-d arrays",
+                make_cases=value_edges,
+                hints=on(
+                    MISSING_NAN,
+                    WRONG,
+                    hint=(
+                        "±inf clamps to ±clip_value, NaN stays NaN (clipping must not hide a NaN: "
+                        "it means the gradient is already broken), and empty inputs give empty "
+                        "outputs."
+                    ),
+                ),
+                section=CLIP_MATH,
             ),
             Group(
-                "dtype",
-                1,
-                "float32 and float16 gradients keep their dtype",
-                value_dtype,
-                "do not convert the gradients to float64; clip each array in its own dtype.",
-                CLIP_MATH,
+                name="dtype",
+                points=1,
+                description="float32 and float16 gradients keep their dtype",
+                make_cases=value_dtype,
+                hints=on(
+                    DTYPE,
+                    hint=(
+                        "do not convert the gradients to float64; clip each array in its own dtype."
+                    ),
+                ),
+                section=CLIP_MATH,
             ),
             Group(
-                "copies",
-                1,
-                "new arrays, inputs unchanged, also when nothing needs clipping",
-                value_copies,
-                "return new arrays (np.clip without out=, or g.copy()); never hand back the "
-                "caller's array or change it in place.",
-                CLIP_MATH,
+                name="copies",
+                points=1,
+                description="new arrays, inputs unchanged, also when nothing needs clipping",
+                make_cases=value_copies,
+                hints=on(
+                    MUTATION,
+                    WRONG,
+                    hint=(
+                        "return new arrays (np.clip without out=, or g.copy()); never hand back the"
+                        " caller's array or change it in place."
+                    ),
+                ),
+                section=CLIP_MATH,
             ),
         ),
     ),
@@ -555,60 +619,96 @@ CHECKS: dict[str, Check] = checks_dict(
         "clip_by_global_norm",
         (
             Group(
-                "basic",
-                2,
-                "one gradient array, norms above and below max_norm",
-                norm_basic,
-                "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm + "
-                "eps)) and return (clipped arrays, norm before clipping).",
-                CLIP_MATH,
+                name="basic",
+                points=2,
+                description="one gradient array, norms above and below max_norm",
+                make_cases=norm_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm "
+                        "+ eps)) and return (clipped arrays, norm before clipping)."
+                    ),
+                ),
+                section=CLIP_MATH,
             ),
             Group(
-                "global",
-                1,
-                "several arrays share one global norm",
-                norm_global,
-                "the norm that matters is the global one, √(Σₚ ‖g⁽ᵖ⁾‖²) over all arrays, and "
-                "every array is multiplied by the same factor; clipping each array by its own "
-                "norm changes the direction of the update.",
-                GLOBAL,
+                name="global",
+                points=1,
+                description="several arrays share one global norm",
+                make_cases=norm_global,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "the norm that matters is the global one, √(Σₚ ‖g⁽ᵖ⁾‖²) over all arrays, "
+                        "and every array is multiplied by the same factor; clipping each array by "
+                        "its own norm changes the direction of the update."
+                    ),
+                ),
+                section=GLOBAL,
             ),
             Group(
-                "eps",
-                1,
-                "the ε of clip_grad_norm_: factor max_norm / (norm + eps)",
-                norm_eps,
-                "torch.nn.utils.clip_grad_norm_ divides by norm + eps (default 1e-6) and clamps "
-                "the factor to 1; use the eps argument rather than a hard-coded constant, and "
-                "note that an all-zero gradient has norm 0 and stays unchanged.",
-                GLOBAL,
+                name="eps",
+                points=1,
+                description="the ε of clip_grad_norm_: factor max_norm / (norm + eps)",
+                make_cases=norm_eps,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "torch.nn.utils.clip_grad_norm_ divides by norm + eps (default 1e-6) and "
+                        "clamps the factor to 1; use the eps argument rather than a hard-coded "
+                        "constant, and note that an all-zero gradient has norm 0 and stays "
+                        "unchanged."
+                    ),
+                ),
+                section=GLOBAL,
             ),
             Group(
-                "hard",
-                3,
-                "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)",
-                norm_hard,
-                _NORM_HINT,
-                STABLE,
+                name="hard",
+                points=3,
+                description=(
+                    "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)"
+                ),
+                make_cases=norm_hard,
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                section=STABLE,
             ),
             Group(
-                "nonfinite",
-                1,
-                "inf or NaN gradients raise FloatingPointError",
-                norm_nonfinite,
-                "a non-finite norm means the gradient is already broken and clipping cannot "
-                "repair it: raise FloatingPointError (as clip_grad_norm_ does with "
-                "error_if_nonfinite=True) instead of returning zeroed or NaN arrays.",
-                MONITOR,
+                name="nonfinite",
+                points=1,
+                description="inf or NaN gradients raise FloatingPointError",
+                make_cases=norm_nonfinite,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint=(
+                        "a non-finite norm means the gradient is already broken and clipping cannot"
+                        " repair it: raise FloatingPointError (as clip_grad_norm_ does with "
+                        "error_if_nonfinite=True) instead of returning zeroed or NaN arrays."
+                    ),
+                ),
+                section=MONITOR,
             ),
             Group(
-                "dtype",
-                1,
-                "float32/float16 gradients keep their dtype; new arrays, inputs unchanged",
-                norm_dtype,
-                "return new arrays in each gradient's own dtype (compute the norm in float64 "
-                "if you like, but cast the clipped arrays back), also when no clipping is needed.",
-                GLOBAL,
+                name="dtype",
+                points=1,
+                description=(
+                    "float32/float16 gradients keep their dtype; new arrays, inputs unchanged"
+                ),
+                make_cases=norm_dtype,
+                hints=on(
+                    DTYPE,
+                    MUTATION,
+                    hint=(
+                        "return new arrays in each gradient's own dtype (compute the norm in "
+                        "float64 if you like, but cast the clipped arrays back), also when no "
+                        "clipping is needed."
+                    ),
+                ),
+                section=GLOBAL,
             ),
         ),
     ),
@@ -617,32 +717,45 @@ CHECKS: dict[str, Check] = checks_dict(
         "sgd_with_clipping",
         (
             Group(
-                "plain",
-                2,
-                "no max_norm: plain gradient descent, its path and its gradient norms",
-                sgd_plain,
-                "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path holds "
-                "n_steps + 1 iterates starting with theta0, grad_norms the n_steps norms and "
-                "clipped is empty without max_norm.",
-                SPIKES,
+                name="plain",
+                points=2,
+                description="no max_norm: plain gradient descent, its path and its gradient norms",
+                make_cases=sgd_plain,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    WRONG_TYPE,
+                    hint=(
+                        "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path "
+                        "holds n_steps + 1 iterates starting with theta0, grad_norms the n_steps "
+                        "norms and clipped is empty without max_norm."
+                    ),
+                ),
+                section=SPIKES,
             ),
             Group(
-                "clipping",
-                3,
-                "gradient spikes clipped by global norm",
-                sgd_clipping,
-                "clip every gradient by its norm, g·min(1, max_norm / (‖g‖ + 1e-6)), before the "
-                "update; record the norm before clipping and the index of every step at which "
-                "the factor was below 1.",
-                MONITOR,
+                name="clipping",
+                points=3,
+                description="gradient spikes clipped by global norm",
+                make_cases=sgd_clipping,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "clip every gradient by its norm, g·min(1, max_norm / (‖g‖ + 1e-6)), before"
+                        " the update; record the norm before clipping and the index of every step "
+                        "at which the factor was below 1."
+                    ),
+                ),
+                section=MONITOR,
             ),
             Group(
-                "hard",
-                1,
-                "spikes of 1e200 and gradients of 1e-200",
-                sgd_hard,
-                _NORM_HINT,
-                STABLE,
+                name="hard",
+                points=1,
+                description="spikes of 1e200 and gradients of 1e-200",
+                make_cases=sgd_hard,
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                section=STABLE,
             ),
         ),
     ),

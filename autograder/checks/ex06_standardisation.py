@@ -30,18 +30,29 @@ from typing import Any
 import numpy as np
 
 from autograder import compare, oracle
-from autograder.checks.common import case, checks_dict, expect_raises, label, multiple_choice
-from autograder.compare import unit_roundoff
-from autograder.feedback import fmt, shorten
+from autograder.checks.common import case, checks_dict, expect_raises, label, multiple_choice, on
+from autograder.compare import (
+    ACCURACY,
+    DTYPE,
+    EXCEPTION,
+    INF,
+    NAN,
+    NO_RAISE,
+    WRONG,
+    WRONG_EXCEPTION,
+    WRONG_TYPE,
+    Problem,
+    unit_roundoff,
+)
+from autograder.feedback import exact, shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex06_standardisation"
-CHAPTER = "Chapter 6, Standardisation and conditioning"
-STANDARDISE = f"{CHAPTER} § Standardisation"
-VARIANCE = f"{CHAPTER} § Computing variance stably"
-MERGE = f"{CHAPTER} § Welford's algorithm and merging batch statistics"
-NAN_MODEL = f"{CHAPTER} § Fixing a linear model whose loss turns NaN"
-CONDITIONING = f"{CHAPTER} § Condition number and gradient descent"
+STANDARDISE = "ch06-fit-on-train"
+CONSTANT = "ch06-constant-features"
+VARIANCE = "ch06-variance"
+NAN_MODEL = "ch06-nan-linear-model"
+CONDITIONING = "ch06-condition-number"
 GD_TOL = 1e-7
 
 
@@ -60,7 +71,8 @@ def _pair(outcome: Outcome, what: str) -> tuple[list | None, str | None]:
         return None, problem
     value = outcome["value"]
     if not isinstance(value, list) or len(value) != 2:
-        return None, f"returned {shorten(value)} where a pair {what} was expected"
+        shown = shorten(value)
+        return None, Problem(f"returned {shown} where a pair {what} was expected", WRONG_TYPE)
     return value, None
 
 
@@ -68,7 +80,7 @@ def _float_part(value: Any, dtype: Any, shape: tuple[int, ...], what: str):
     """One part of a returned pair as a floating array of ``dtype`` and ``shape``."""
     outcome = {"status": "returned", "value": value, "type": type(value).__name__}
     array, problem = compare.float_array(outcome, dtype=dtype, shape=shape)
-    return array, (f"{what}: {problem}" if problem else None)
+    return array, compare.within(what, problem)
 
 
 # ----------------------------------------------------------------------------- fit_standardiser
@@ -99,17 +111,18 @@ def fit_case(X: np.ndarray) -> Case:
             got_mean, mean, dtype=X.dtype, atol=atol_mean, tolerance_note="2·n·u·max|xᵢ|"
         )
         if problem:
-            return f"mean: {problem}"
+            return compare.within("mean", problem)
         for j in np.flatnonzero(constant):
             if got_scale[j] != 1.0:
-                return (
-                    f"scale: returned {fmt(got_scale[j])} at index {j}, a constant column, "
-                    "where 1.0 was expected"
+                return Problem(
+                    f"scale: returned {exact(got_scale[j], X.dtype)} at index {j}, a constant "
+                    "column, where 1.0 was expected",
+                    WRONG,
                 )
         problem = compare.close(
             got_scale, scale, dtype=X.dtype, atol=atol_scale, tolerance_note="8·u·(n·σ + |μ|)"
         )
-        return f"scale (the standard deviation, ddof=0): {problem}" if problem else None
+        return compare.within("scale (the standard deviation, ddof=0)", problem)
 
     return case(label(X=X), [X], verdict)
 
@@ -235,12 +248,15 @@ def welford_case(batches: list[np.ndarray]) -> Case:
             return problem
         value = outcome["value"]
         if not isinstance(value, list) or len(value) != 3:
-            return f"returned {shorten(value)} where a triple (n, mean, var) was expected"
+            return Problem(
+                f"returned {shorten(value)} where a triple (n, mean, var) was expected", WRONG_TYPE
+            )
         got_n = value[0]
         if isinstance(got_n, np.ndarray) and got_n.ndim == 0 and got_n.dtype.kind in "iu":
             got_n = int(got_n)
         if isinstance(got_n, bool) or not isinstance(got_n, int) or got_n != n:
-            return f"returned n = {shorten(got_n)} where the number of values is {n}"
+            shown = shorten(got_n)
+            return Problem(f"returned n = {shown} where the number of values is {n}", WRONG)
         for what, got, want, atol, note in (
             ("mean", value[1], mean, atol_mean, "2·n·u·max|xᵢ|"),
             ("var", value[2], var, atol_var, "16·u·σ·(n·σ + |μ|)"),
@@ -250,7 +266,7 @@ def welford_case(batches: list[np.ndarray]) -> Case:
                 return problem
             problem = compare.close(array, want, atol=atol, tolerance_note=note)
             if problem:
-                return f"{what}: {problem}"
+                return compare.within(what, problem)
         return None
 
     return case(label(batches=batches), [batches], verdict, iterate=[0])
@@ -314,9 +330,9 @@ def gd_case(X: np.ndarray, y: np.ndarray) -> Case:
             return problem
         problem = compare.close(w, w_star, atol=atol_w, tolerance_note=note)
         if problem:
-            return f"w (weights in the original units): {problem}"
+            return compare.within("w (weights in the original units)", problem)
         problem = compare.close(b, b_star, atol=atol_b, tolerance_note=note)
-        return f"b (intercept in the original units): {problem}" if problem else None
+        return compare.within("b (intercept in the original units)", problem)
 
     return case(label(X=X, y=y), [X, y], verdict)
 
@@ -364,43 +380,67 @@ CHECKS: dict[str, Check] = checks_dict(
         "fit_standardiser",
         (
             Group(
-                "basic",
-                2,
-                "ordinary columns, float64 and float32",
-                fit_basic,
-                "return the per-column mean and the population standard deviation (ddof=0, "
-                "divide by n) as two 1-D arrays in X's dtype.",
-                STANDARDISE,
+                name="basic",
+                points=2,
+                description="ordinary columns, float64 and float32",
+                make_cases=fit_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "return the per-column mean and the population standard deviation (ddof=0, "
+                        "divide by n) as two 1-D arrays in X's dtype."
+                    ),
+                ),
+                section=STANDARDISE,
             ),
             Group(
-                "offset",
-                3,
-                "columns with a large offset (1e9 + small values)",
-                fit_offset,
-                "the textbook E[x²] - E[x]² subtracts two numbers near 1e18 whose difference "
-                "is about 1: catastrophic cancellation leaves only rounding error (it can even "
-                "go negative, and its square root is NaN). Subtract the mean first (two-pass, "
-                "mean((x - mean)²)) or use Welford's update.",
-                VARIANCE,
+                name="offset",
+                points=3,
+                description="columns with a large offset (1e9 + small values)",
+                make_cases=fit_offset,
+                hints=on(
+                    ACCURACY,
+                    NAN,
+                    hint=(
+                        "the textbook E[x²] - E[x]² subtracts two numbers near 1e18 whose "
+                        "difference is about 1: catastrophic cancellation leaves only rounding "
+                        "error (it can even go negative, and its square root is NaN). Subtract the "
+                        "mean first (two-pass, mean((x - mean)²)) or use Welford's update."
+                    ),
+                ),
+                section=VARIANCE,
             ),
             Group(
-                "constant",
-                1,
-                "exactly constant columns and a single row get scale 1.0",
-                fit_constant,
-                "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN; give "
-                "such columns scale 1.0 (check that every entry equals the first).",
-                STANDARDISE,
+                name="constant",
+                points=1,
+                description="exactly constant columns and a single row get scale 1.0",
+                make_cases=fit_constant,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN; "
+                        "give such columns scale 1.0 (check that every entry equals the first)."
+                    ),
+                ),
+                section=CONSTANT,
             ),
             Group(
-                "errors",
-                1,
-                "NaN or a non-2-D input raises ValueError",
-                fit_errors,
-                "check X.ndim == 2 and np.isnan(X).any() first and raise ValueError with a "
-                "message that says what is wrong; a NaN would otherwise silently poison every "
-                "standardised value of its column.",
-                STANDARDISE,
+                name="errors",
+                points=1,
+                description="NaN or a non-2-D input raises ValueError",
+                make_cases=fit_errors,
+                hints=on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint=(
+                        "check X.ndim == 2 and np.isnan(X).any() first and raise ValueError with a "
+                        "message that says what is wrong; a NaN would otherwise silently poison "
+                        "every standardised value of its column."
+                    ),
+                ),
+                section=STANDARDISE,
             ),
         ),
     ),
@@ -409,30 +449,45 @@ CHECKS: dict[str, Check] = checks_dict(
         "standardise",
         (
             Group(
-                "basic",
-                2,
-                "training and new data with a given mean and scale",
-                standardise_basic,
-                "compute (X - mean) / scale column by column with broadcasting, using the mean "
-                "and scale you are given (fitted on the training data), never refitting.",
-                STANDARDISE,
+                name="basic",
+                points=2,
+                description="training and new data with a given mean and scale",
+                make_cases=standardise_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "compute (X - mean) / scale column by column with broadcasting, using the "
+                        "mean and scale you are given (fitted on the training data), never "
+                        "refitting."
+                    ),
+                ),
+                section=STANDARDISE,
             ),
             Group(
-                "offset",
-                1,
-                "data with a large offset",
-                standardise_offset,
-                "subtract the mean before dividing: X/scale - mean/scale subtracts two large, "
-                "rounded numbers and cancels catastrophically.",
-                VARIANCE,
+                name="offset",
+                points=1,
+                description="data with a large offset",
+                make_cases=standardise_offset,
+                hints=on(
+                    ACCURACY,
+                    hint=(
+                        "subtract the mean before dividing: X/scale - mean/scale subtracts two "
+                        "large, rounded numbers and cancels catastrophically."
+                    ),
+                ),
+                section=VARIANCE,
             ),
             Group(
-                "dtype",
-                1,
-                "float32 data stays float32",
-                standardise_dtype,
-                "keep X's dtype; do not convert to float64 (or cast the result back).",
-                STANDARDISE,
+                name="dtype",
+                points=1,
+                description="float32 data stays float32",
+                make_cases=standardise_dtype,
+                hints=on(
+                    DTYPE,
+                    hint="keep X's dtype; do not convert to float64 (or cast the result back).",
+                ),
+                section=STANDARDISE,
             ),
         ),
     ),
@@ -441,32 +496,51 @@ CHECKS: dict[str, Check] = checks_dict(
         "welford",
         (
             Group(
-                "basic",
-                2,
-                "a few batches of ordinary values, given as a one-shot generator",
-                welford_basic,
-                "keep a running count, mean and sum of squared deviations and merge each batch "
-                "into them; the batches may come from a generator, so iterate only once.",
-                MERGE,
+                name="basic",
+                points=2,
+                description="a few batches of ordinary values, given as a one-shot generator",
+                make_cases=welford_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "keep a running count, mean and sum of squared deviations and merge each "
+                        "batch into them; the batches may come from a generator, so iterate only "
+                        "once."
+                    ),
+                ),
+                section=VARIANCE,
             ),
             Group(
-                "offset",
-                3,
-                "batches with a large offset (1e9 + N(0, 1))",
-                welford_offset,
-                "a running Σx and Σx² cancel catastrophically for data with a large offset; "
-                "merge batch statistics with δ = mean_b - mean_a: mean = mean_a + δ·n_b/n and "
-                "M2 = M2_a + M2_b + δ²·n_a·n_b/n.",
-                MERGE,
+                name="offset",
+                points=3,
+                description="batches with a large offset (1e9 + N(0, 1))",
+                make_cases=welford_offset,
+                hints=on(
+                    ACCURACY,
+                    hint=(
+                        "a running Σx and Σx² cancel catastrophically for data with a large offset;"
+                        " merge batch statistics with δ = mean_b - mean_a: mean = mean_a + δ·n_b/n "
+                        "and M2 = M2_a + M2_b + δ²·n_a·n_b/n."
+                    ),
+                ),
+                section=VARIANCE,
             ),
             Group(
-                "edges",
-                1,
-                "no values, empty batches and a single value",
-                welford_edges,
-                "skip empty batches; with no values at all return (0, nan, nan) rather than "
-                "dividing by zero; a single value has variance 0.",
-                MERGE,
+                name="edges",
+                points=1,
+                description="no values, empty batches and a single value",
+                make_cases=welford_edges,
+                hints=on(
+                    NAN,
+                    WRONG,
+                    EXCEPTION,
+                    hint=(
+                        "skip empty batches; with no values at all return (0, nan, nan) rather than"
+                        " dividing by zero; a single value has variance 0."
+                    ),
+                ),
+                section=VARIANCE,
             ),
         ),
     ),
@@ -475,35 +549,52 @@ CHECKS: dict[str, Check] = checks_dict(
         "fit_linear_regression_gd",
         (
             Group(
-                "basic",
-                2,
-                "features already centred and scaled",
-                gd_basic,
-                "run full-batch gradient descent on the mean squared error from w = 0, b = 0 "
-                "for n_steps steps of size lr.",
-                NAN_MODEL,
+                name="basic",
+                points=2,
+                description="features already centred and scaled",
+                make_cases=gd_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint=(
+                        "run full-batch gradient descent on the mean squared error from w = 0, b = "
+                        "0 for n_steps steps of size lr."
+                    ),
+                ),
+                section=NAN_MODEL,
             ),
             Group(
-                "scales",
-                3,
-                "features on wildly different scales (salary, age, rate)",
-                gd_scales,
-                "on raw features the loss surface is an elongated valley (condition number in "
-                "the billions): a learning rate small enough for the salary column makes no "
-                "progress on the rate column, and lr = 0.1 diverges to inf and NaN. Standardise "
-                "the features, run gradient descent there, then map back: w = w_s / scale, "
-                "b = b_s - mean @ w.",
-                NAN_MODEL,
+                name="scales",
+                points=3,
+                description="features on wildly different scales (salary, age, rate)",
+                make_cases=gd_scales,
+                hints=on(
+                    NAN,
+                    INF,
+                    ACCURACY,
+                    hint=(
+                        "on raw features the loss surface is an elongated valley (condition number "
+                        "in the billions): a learning rate small enough for the salary column makes"
+                        " no progress on the rate column, and lr = 0.1 diverges to inf and NaN. "
+                        "Standardise the features, run gradient descent there, then map back: w = "
+                        "w_s / scale, b = b_s - mean @ w."
+                    ),
+                ),
+                section=NAN_MODEL,
             ),
             Group(
-                "units",
-                1,
-                "features with offsets: the intercept in the original units",
-                gd_units,
-                "predictions X @ w + b must be in the original units: after fitting on "
-                "standardised features, w = w_s / scale and the intercept absorbs the means, "
-                "b = b_s - mean @ w.",
-                CONDITIONING,
+                name="units",
+                points=1,
+                description="features with offsets: the intercept in the original units",
+                make_cases=gd_units,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="predictions X @ w + b must be in the original units: after fitting on "
+                    "standardised features, w = w_s / scale and the intercept absorbs the means, "
+                    "b = b_s - mean @ w.",
+                ),
+                section=CONDITIONING,
             ),
         ),
     ),

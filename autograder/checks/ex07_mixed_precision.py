@@ -34,21 +34,30 @@ from typing import Any
 import numpy as np
 
 from autograder import compare
-from autograder.checks.common import case, checks_dict, label, multiple_choice
-from autograder.feedback import fmt, shorten
+from autograder.checks.common import case, checks_dict, label, multiple_choice, on
+from autograder.compare import (
+    ACCURACY,
+    DTYPE,
+    MISSING_NAN,
+    MUTATION,
+    NAN,
+    SHAPE,
+    WRONG,
+    WRONG_TYPE,
+    Problem,
+)
+from autograder.feedback import exact, fmt, shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex07_mixed_precision"
-CHAPTER = "Chapter 7, Mixed precision"
-MATHS = f"{CHAPTER} § The mathematics of 16-bit arithmetic"
-BY_HAND = f"{CHAPTER} § Rounding float32 to bfloat16 by hand"
-UNDERFLOW = f"{CHAPTER} § Gradient underflow in float16 and loss scaling"
-DYNAMIC = f"{CHAPTER} § Dynamic loss scaling with `torch.amp.GradScaler`"
-AUTOCAST = f"{CHAPTER} § Autocast: which operations run in 16 bits"
-MASTER = f"{CHAPTER} § float32 master weights"
-RUN = f"{CHAPTER} § A small training run: float32 against bfloat16 autocast"
+MATHS = "ch07-mathematics"
+BY_HAND = "ch07-rounding"
+UNDERFLOW = "ch07-loss-scaling"
+DYNAMIC = "ch07-gradscaler"
+AUTOCAST = "ch07-autocast"
+MASTER = "ch07-master-weights"
+RUN = "ch07-training"
 
-SCALE_RTOL = 1e-5
 FRACTION_ATOL = 1e-12
 FRACTION_RTOL = 1e-6
 LOSS_RTOL = 1e-3
@@ -126,7 +135,9 @@ def bf16_verdict(*, contract: bool) -> Any:
         if problem:
             return problem
         if got.dtype.kind != "f":
-            return f"returned an array of dtype {got.dtype} where a float32 array was expected"
+            return Problem(
+                f"returned an array of dtype {got.dtype} where a float32 array was expected", DTYPE
+            )
         with np.errstate(over="ignore"):
             got32 = got.astype(np.float32)
         want = torch_bfloat16(x)
@@ -263,24 +274,29 @@ def _close(got: float, want: float, rtol: float) -> bool:
 
 
 def _history(log: list[dict[str, Any]], upto: int) -> str:
-    scales = [shorten(entry.get("scale"), 12) for entry in log[: upto + 1] if "scale" in entry]
+    scales = [exact(entry["scale"]) for entry in log[: upto + 1] if "scale" in entry]
     return ", ".join(scales[-8:])
 
 
-def scaler_verdict(*, exact_scale: bool = False, check_unscale: bool = False) -> Any:
-    """Compare the student's event log with the reference's, step by step."""
+def scaler_verdict(*, check_unscale: bool = False) -> Any:
+    """Compare the student's event log with the reference's, step by step.
+
+    Scales are compared exactly: GradScaler keeps its scale in float32 and rounds each update
+    ``float32(float64(scale) · factor)`` once, so a scale kept in float64, or multiplied in
+    float32, drifts from it after a few non-power-of-two factors. Right after construction
+    GradScaler's ``get_scale()`` reports ``init_scale`` unrounded, so there either value counts.
+    """
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
         import json
 
         want_log = _reference_scaler_log(json.dumps(_encode(case.payload)))
         got_log = outcome.get("log", [])
-        rtol = 0.0 if exact_scale else SCALE_RTOL
         for step, want in enumerate(want_log):
             if step >= len(got_log):
                 problem = compare.status_problem(outcome)
                 op = want["op"] if want["op"] != "init" else "the constructor or get_scale()"
-                return f"{problem or 'stopped early'} (in step {step}: {op})"
+                return compare.within("", problem or "stopped early", f" (in step {step}: {op})")
             got = got_log[step]
             if want["op"] == "init":
                 value = _number(got["scale"])
@@ -288,10 +304,11 @@ def scaler_verdict(*, exact_scale: bool = False, check_unscale: bool = False) ->
                     return (
                         f"get_scale() returned {shorten(got['scale'])} where a float was expected"
                     )
-                if not _close(value, want["scale"], rtol):
+                init = float(case.payload["init"].get("init_scale", 2.0**16))
+                if value not in (want["scale"], init):
                     return (
-                        f"get_scale() right after construction returned {fmt(value)} where "
-                        f"init_scale gives {fmt(want['scale'])}"
+                        f"get_scale() right after construction returned {exact(value)} where "
+                        f"init_scale gives {exact(want['scale'])}"
                     )
             elif want["op"] == "update":
                 value = _number(got["scale"])
@@ -300,12 +317,12 @@ def scaler_verdict(*, exact_scale: bool = False, check_unscale: bool = False) ->
                     return (
                         f"get_scale() returned {shorten(got['scale'])} where a float was expected"
                     )
-                if not _close(value, want["scale"], rtol):
+                if not _close(value, want["scale"], 0.0):
                     return (
                         f"after update(found_inf={want['found_inf']}) ({kind} step, update "
                         f"number {sum(e['op'] == 'update' for e in want_log[: step + 1])}) the "
-                        f"scale is {fmt(value)} where torch.amp.GradScaler has "
-                        f"{fmt(want['scale'])} (GradScaler's scales so far: "
+                        f"scale is {exact(value)} where torch.amp.GradScaler has "
+                        f"{exact(want['scale'])} (GradScaler's scales so far: "
                         f"{_history(want_log, step)})"
                     )
             elif want["op"] == "scale_loss":
@@ -353,10 +370,12 @@ def _unscale_problem(got: dict[str, Any], want: dict[str, Any]) -> str | None:
                 f"unscale returned {shorten(g)} as gradient {i} where a floating array was expected"
             )
         if g.dtype != w.dtype:
-            return f"unscale changed dtype {w.dtype.name} → {g.dtype.name} of gradient {i}"
+            return Problem(
+                f"unscale changed dtype {w.dtype.name} → {g.dtype.name} of gradient {i}", DTYPE
+            )
         problem = compare.close(g, w.astype(np.float64), dtype=w.dtype, ulps=2)
         if problem:
-            return f"unscaled gradient {i} (scale {fmt(want['scale'])}): {problem}"
+            return compare.within(f"unscaled gradient {i} (scale {exact(want['scale'])})", problem)
     return None
 
 
@@ -427,18 +446,24 @@ def scaler_factors():
         scaler_case(
             {"init_scale": 0.1, "growth_factor": 10.0, "growth_interval": 1}, _updates("FFTF")
         ),
+        scaler_case(
+            {
+                "init_scale": 65536.0,
+                "growth_factor": 1.1,
+                "backoff_factor": 0.7,
+                "growth_interval": 1,
+            },
+            _updates("FFTFFTFTFFFTTF"),
+        ),
     ]
 
 
 def scaler_float32():
     return [
-        scaler_case(
-            {"init_scale": 2.0**126, "growth_interval": 1}, _updates("FFFF"), exact_scale=True
-        ),
+        scaler_case({"init_scale": 2.0**126, "growth_interval": 1}, _updates("FFFF")),
         scaler_case(
             {"init_scale": 2.0**126, "growth_interval": 2},
             _updates("FFFFTFF"),
-            exact_scale=True,
         ),
     ]
 
@@ -587,7 +612,7 @@ def _run_problem(outcome: Outcome) -> str | None:
     problem = compare.status_problem(outcome)
     if problem:
         done = len(outcome.get("losses", []))
-        return f"{problem} (in training step {done})"
+        return compare.within("", problem, f" (in training step {done})")
     return None
 
 
@@ -746,42 +771,69 @@ CHECKS: dict[str, Check] = checks_dict(
         "round_to_bfloat16",
         (
             Group(
-                "ordinary",
-                2,
-                "ordinary float32 values of many magnitudes",
-                bf16_ordinary,
-                "view the float32 as uint32, add 0x7FFF plus the lowest kept bit "
-                "((bits >> 16) & 1), then clear the low 16 bits; chopping the low bits "
-                "(truncation) is not rounding to nearest.",
-                BY_HAND,
+                name="ordinary",
+                points=2,
+                description="ordinary float32 values of many magnitudes",
+                make_cases=bf16_ordinary,
+                hints=on(
+                    WRONG,
+                    hint="view the float32 as uint32, add 0x7FFF plus the lowest kept bit "
+                    "((bits >> 16) & 1), then clear the low 16 bits; chopping the low bits "
+                    "(truncation) is not rounding to nearest.",
+                ),
+                section=BY_HAND,
             ),
             Group(
-                "ties",
-                2,
-                "values exactly halfway between two bfloat16 numbers, and their neighbours",
-                bf16_ties,
-                "a tie (low 16 bits exactly 0x8000) rounds to the neighbour whose last kept bit "
-                "is 0 — round half to even, not half up; the increment 0x7FFF + lsb does this.",
-                BY_HAND,
+                name="ties",
+                points=2,
+                description=(
+                    "values exactly halfway between two bfloat16 numbers, and their neighbours"
+                ),
+                make_cases=bf16_ties,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "a tie (low 16 bits exactly 0x8000) rounds to the neighbour whose last kept"
+                        " bit is 0 — round half to even, not half up; the increment 0x7FFF + lsb "
+                        "does this."
+                    ),
+                ),
+                section=BY_HAND,
             ),
             Group(
-                "specials",
-                2,
-                "±0, ±inf, NaN payloads, overflow near the float32 maximum, subnormals",
-                bf16_specials,
-                "a carry out of the mantissa correctly bumps the exponent (large values round "
-                "to inf), but it must not reach a NaN: treat NaN separately "
-                "(np.isnan(x)) so 0x7F800001 does not become inf or 0x7FFFFFFF wrap to -0.",
-                MATHS,
+                name="specials",
+                points=2,
+                description="±0, ±inf, NaN payloads, overflow near the float32 maximum, subnormals",
+                make_cases=bf16_specials,
+                hints=on(
+                    WRONG,
+                    NAN,
+                    MISSING_NAN,
+                    hint=(
+                        "a carry out of the mantissa correctly bumps the exponent (large values "
+                        "round to inf), but it must not reach a NaN: treat NaN separately "
+                        "(np.isnan(x)) so 0x7F800001 does not become inf or 0x7FFFFFFF wrap to -0."
+                    ),
+                ),
+                section=MATHS,
             ),
             Group(
-                "contract",
-                1,
-                "float32 result of the input's shape (0-d and empty too), input unchanged",
-                bf16_contract,
-                "return a new float32 array (np.uint32 bits viewed back as np.float32), keep "
-                "the shape, and never write into x.",
-                BY_HAND,
+                name="contract",
+                points=1,
+                description=(
+                    "float32 result of the input's shape (0-d and empty too), input unchanged"
+                ),
+                make_cases=bf16_contract,
+                hints=on(
+                    DTYPE,
+                    SHAPE,
+                    MUTATION,
+                    hint=(
+                        "return a new float32 array (np.uint32 bits viewed back as np.float32), "
+                        "keep the shape, and never write into x."
+                    ),
+                ),
+                section=BY_HAND,
             ),
         ),
     ),
@@ -790,57 +842,94 @@ CHECKS: dict[str, Check] = checks_dict(
         "DynamicLossScaler",
         (
             Group(
-                "backoff",
-                2,
-                "overflowing steps multiply the scale by backoff_factor",
-                scaler_backoff,
-                "update(True) means the scaled gradients overflowed: multiply the scale by "
-                "backoff_factor at once (and skip that step's growth count).",
-                DYNAMIC,
+                name="backoff",
+                points=2,
+                description="overflowing steps multiply the scale by backoff_factor",
+                make_cases=scaler_backoff,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "update(True) means the scaled gradients overflowed: multiply the scale by "
+                        "backoff_factor at once (and skip that step's growth count)."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
             Group(
-                "growth",
-                2,
-                "the scale grows after growth_interval consecutive clean steps",
-                scaler_growth,
-                "count clean steps; when the count reaches growth_interval multiply the scale "
-                "by growth_factor and start counting again from zero.",
-                DYNAMIC,
+                name="growth",
+                points=2,
+                description="the scale grows after growth_interval consecutive clean steps",
+                make_cases=scaler_growth,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "count clean steps; when the count reaches growth_interval multiply the "
+                        "scale by growth_factor and start counting again from zero."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
             Group(
-                "reset",
-                2,
-                "an overflow resets the count of clean steps",
-                scaler_reset,
-                "growth needs growth_interval *consecutive* clean steps: set the counter to 0 "
-                "on every overflow (and after every growth), not only count steps in total.",
-                DYNAMIC,
+                name="reset",
+                points=2,
+                description="an overflow resets the count of clean steps",
+                make_cases=scaler_reset,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "growth needs growth_interval *consecutive* clean steps: set the counter to"
+                        " 0 on every overflow (and after every growth), not only count steps in "
+                        "total."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
             Group(
-                "factors",
-                1,
-                "non-default init_scale, growth_factor, backoff_factor and growth_interval",
-                scaler_factors,
-                "use the constructor's arguments, not the default constants 2.0, 0.5 and 2000.",
-                DYNAMIC,
+                name="factors",
+                points=1,
+                description=(
+                    "non-default init_scale, growth_factor, backoff_factor and growth_interval"
+                ),
+                make_cases=scaler_factors,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "use the constructor's arguments, not the default constants 2.0, 0.5 and "
+                        "2000."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
             Group(
-                "float32",
-                1,
-                "the scale is a float32: growth that would overflow to inf is skipped",
-                scaler_float32,
-                "GradScaler stores the scale as a float32 and only grows it when the grown "
-                "value is finite in float32 (above about 3.4e38 it stays put).",
-                DYNAMIC,
+                name="float32",
+                points=1,
+                description="the scale is a float32: growth that would overflow to inf is skipped",
+                make_cases=scaler_float32,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "GradScaler stores the scale as a float32 and only grows it when the grown "
+                        "value is finite in float32 (above about 3.4e38 it stays put)."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
             Group(
-                "unscale",
-                2,
-                "scale_loss and unscale: values, found_inf, dtype, input unchanged",
-                scaler_unscale,
-                "scale_loss returns loss × scale; unscale returns new arrays g / scale (same "
-                "dtype) and found_inf = True when any entry is inf or NaN (np.isfinite).",
-                DYNAMIC,
+                name="unscale",
+                points=2,
+                description="scale_loss and unscale: values, found_inf, dtype, input unchanged",
+                make_cases=scaler_unscale,
+                hints=on(
+                    WRONG,
+                    DTYPE,
+                    MUTATION,
+                    hint=(
+                        "scale_loss returns loss × scale; unscale returns new arrays g / scale "
+                        "(same dtype) and found_inf = True when any entry is inf or NaN "
+                        "(np.isfinite)."
+                    ),
+                ),
+                section=DYNAMIC,
             ),
         ),
     ),
@@ -849,40 +938,58 @@ CHECKS: dict[str, Check] = checks_dict(
         "fp16_underflow_fraction",
         (
             Group(
-                "basic",
-                2,
-                "one float32 array, no loss scaling",
-                fraction_basic,
-                "cast to np.float16 and count the nonzero entries that became 0; float16 "
-                "subnormals (down to about 6e-8) are not underflow.",
-                UNDERFLOW,
+                name="basic",
+                points=2,
+                description="one float32 array, no loss scaling",
+                make_cases=fraction_basic,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="cast to np.float16 and count the nonzero entries that became 0; float16 "
+                    "subnormals (down to about 6e-8) are not underflow.",
+                ),
+                section=UNDERFLOW,
             ),
             Group(
-                "scaled",
-                2,
-                "with a loss scale",
-                fraction_scaled,
-                "multiply by loss_scale (in float32) before casting to float16.",
-                UNDERFLOW,
+                name="scaled",
+                points=2,
+                description="with a loss scale",
+                make_cases=fraction_scaled,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="multiply by loss_scale (in float32) before casting to float16.",
+                ),
+                section=UNDERFLOW,
             ),
             Group(
-                "lists",
-                1,
-                "a list of gradient arrays of different shapes",
-                fraction_lists,
-                "a list holds one array per parameter: count over all of them together "
-                "(total lost / total nonzero), not the mean of per-array fractions.",
-                UNDERFLOW,
+                name="lists",
+                points=1,
+                description="a list of gradient arrays of different shapes",
+                make_cases=fraction_lists,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="a list holds one array per parameter: count over all of them together "
+                    "(total lost / total nonzero), not the mean of per-array fractions.",
+                ),
+                section=UNDERFLOW,
             ),
             Group(
-                "edges",
-                1,
-                "zeros, all-zero and empty input, inf/NaN, overflow, the rounding threshold",
-                fraction_edges,
-                "only nonzero entries count (none at all gives 0.0); inf and values that "
-                "overflow are not underflow; let the float16 cast do the rounding — half the "
-                "smallest subnormal is a tie that rounds to 0, anything above it does not.",
-                UNDERFLOW,
+                name="edges",
+                points=1,
+                description=(
+                    "zeros, all-zero and empty input, inf/NaN, overflow, the rounding threshold"
+                ),
+                make_cases=fraction_edges,
+                hints=on(
+                    WRONG,
+                    ACCURACY,
+                    hint="only nonzero entries count (none at all gives 0.0); inf and values that "
+                    "overflow are not underflow; let the float16 cast do the rounding — half the "
+                    "smallest subnormal is a tie that rounds to 0, anything above it does not.",
+                ),
+                section=UNDERFLOW,
             ),
         ),
     ),
@@ -891,43 +998,70 @@ CHECKS: dict[str, Check] = checks_dict(
         "mixed_precision_train_step",
         (
             Group(
-                "loss_float",
-                1,
-                "returns the autocast loss as a Python float",
-                train_float,
-                "return loss.item() (a float) of the loss computed under autocast, not the "
-                "tensor and not the scaled loss.",
-                RUN,
+                name="loss_float",
+                points=1,
+                description="returns the autocast loss as a Python float",
+                make_cases=train_float,
+                hints=on(
+                    WRONG_TYPE,
+                    WRONG,
+                    hint=(
+                        "return loss.item() (a float) of the loss computed under autocast, not the "
+                        "tensor and not the scaled loss."
+                    ),
+                ),
+                section=RUN,
                 time_limit=60.0,
             ),
             Group(
-                "autocast",
-                2,
-                "forward pass under torch.autocast in the requested dtype; float32 parameters",
-                train_autocast,
-                "wrap the forward pass and the loss in torch.autocast(device_type, dtype=dtype) "
-                "and leave the model's parameters in float32 (the master weights).",
-                MASTER,
+                name="autocast",
+                points=2,
+                description=(
+                    "forward pass under torch.autocast in the requested dtype; float32 parameters"
+                ),
+                make_cases=train_autocast,
+                hints=on(
+                    WRONG,
+                    DTYPE,
+                    hint=(
+                        "wrap the forward pass and the loss in torch.autocast(device_type, "
+                        "dtype=dtype) and leave the model's parameters in float32 (the master "
+                        "weights)."
+                    ),
+                ),
+                section=MASTER,
                 time_limit=60.0,
             ),
             Group(
-                "training",
-                2,
-                "the loss decreases; each call does one full step",
-                train_training,
-                "each call: optimizer.zero_grad(), forward under autocast, loss.backward() "
-                "outside it, optimizer.step().",
-                RUN,
+                name="training",
+                points=2,
+                description="the loss decreases; each call does one full step",
+                make_cases=train_training,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "each call: optimizer.zero_grad(), forward under autocast, loss.backward() "
+                        "outside it, optimizer.step()."
+                    ),
+                ),
+                section=RUN,
                 time_limit=60.0,
             ),
             Group(
-                "scaler",
-                2,
-                "with a GradScaler: scaled backward, step skipped on inf, scale updated",
-                train_scaler,
-                "scaler.scale(loss).backward(); scaler.step(optimizer) (it unscales and skips "
-                "the step when a gradient is inf/NaN); scaler.update().",
-                DYNAMIC,
+                name="scaler",
+                points=2,
+                description=(
+                    "with a GradScaler: scaled backward, step skipped on inf, scale updated"
+                ),
+                make_cases=train_scaler,
+                hints=on(
+                    WRONG,
+                    hint=(
+                        "scaler.scale(loss).backward(); scaler.step(optimizer) (it unscales and "
+                        "skips the step when a gradient is inf/NaN); scaler.update()."
+                    ),
+                ),
+                section=DYNAMIC,
                 time_limit=60.0,
             ),
         ),

@@ -195,6 +195,85 @@ class DynamicLossScaler:
         )
 """
 
+SCALER_STRUCT = """
+import math
+import struct
+import numpy as np
+
+def to_float32(x):
+    # round a double to the nearest float32 with the standard library (inf when it overflows)
+    try:
+        return struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        return math.copysign(math.inf, x)
+
+class DynamicLossScaler:
+    # plain Python floats, every scale rounded once to float32 as GradScaler does
+    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
+                 growth_interval=2000):
+        self.s = to_float32(float(init_scale))
+        self.g, self.b, self.n = growth_factor, backoff_factor, growth_interval
+        self.good = 0
+
+    def get_scale(self):
+        return self.s
+
+    def scale_loss(self, loss):
+        return loss * self.s
+
+    def unscale(self, grads):
+        inv = np.float32(1.0 / self.s)
+        out = [(np.asarray(g) * inv).astype(np.asarray(g).dtype) for g in grads]
+        return out, not all(bool(np.all(np.isfinite(g))) for g in grads)
+
+    def update(self, found_inf):
+        if found_inf:
+            self.s = to_float32(self.s * self.b)
+            self.good = 0
+            return
+        self.good += 1
+        if self.good >= self.n:
+            self.good = 0
+            grown = to_float32(self.s * self.g)
+            if math.isfinite(grown):
+                self.s = grown
+"""
+SCALER_FLOAT32_PRODUCT = """
+import numpy as np
+
+class DynamicLossScaler:
+    # multiplies in float32 (factor rounded to float32 first) instead of rounding the double
+    # product once, as GradScaler does
+    def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
+                 growth_interval=2000):
+        self.s = np.float32(init_scale)
+        self.g, self.b = np.float32(growth_factor), np.float32(backoff_factor)
+        self.n, self.good = growth_interval, 0
+
+    def get_scale(self):
+        return float(self.s)
+
+    def scale_loss(self, loss):
+        return float(loss * np.float64(self.s))
+
+    def unscale(self, grads):
+        inv = np.float32(1.0 / np.float64(self.s))
+        out = [(np.asarray(g) * inv).astype(np.asarray(g).dtype) for g in grads]
+        return out, not all(bool(np.all(np.isfinite(g))) for g in grads)
+
+    def update(self, found_inf):
+        if found_inf:
+            self.s = self.s * self.b
+            self.good = 0
+            return
+        self.good += 1
+        if self.good >= self.n:
+            self.good = 0
+            with np.errstate(over="ignore"):
+                grown = self.s * self.g
+            if np.isfinite(grown):
+                self.s = grown
+"""
 SCALER_PYFLOAT = """
 import math
 import numpy as np
@@ -202,7 +281,7 @@ import numpy as np
 FLOAT32_MAX = 3.4028234663852886e38
 
 class DynamicLossScaler:
-    # keeps the scale as a Python float (float64): equal up to float32 rounding
+    # keeps the scale as a Python float (float64): drifts from GradScaler's float32 scale
     def __init__(self, init_scale=2.0**16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000):
         self.s = float(init_scale)
@@ -517,7 +596,7 @@ def mixed_precision_train_step(model, optimizer, loss_fn, inputs, targets, scale
 
 CORRECT: dict[str, list[str]] = {
     "round_to_bfloat16": [BF16_TORCH, BF16_BITS, BF16_UINT64, BF16_FREXP, BF16_LOOP],
-    "DynamicLossScaler": [SCALER_FLOAT32, SCALER_TORCH, SCALER_PYFLOAT],
+    "DynamicLossScaler": [SCALER_FLOAT32, SCALER_TORCH, SCALER_STRUCT],
     "fp16_underflow_fraction": [FRACTION_NUMPY, FRACTION_TORCH, FRACTION_THRESHOLD, FRACTION_KEPT],
     "mixed_precision_train_step": [STEP_REFERENCE_STYLE, STEP_UNSCALE_FIRST, STEP_FLOAT_LOGITS],
 }
@@ -534,10 +613,12 @@ MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
         (SCALER_NO_RESET, {"reset"}),
         (SCALER_OFF_BY_ONE, {"growth", "reset", "factors", "float32"}),
         (SCALER_DEFAULT_FACTORS, {"factors"}),
-        (SCALER_NO_CAP, {"float32"}),
+        (SCALER_NO_CAP, {"float32", "factors"}),
         (SCALER_ISINF, {"unscale"}),
         (SCALER_IN_PLACE, {"unscale"}),
         (SCALER_NO_BACKOFF_RESET_GROWTH, {"factors"}),
+        (SCALER_PYFLOAT, {"factors"}),
+        (SCALER_FLOAT32_PRODUCT, {"factors"}),
     ],
     "fp16_underflow_fraction": [
         (FRACTION_NAIVE_MEAN, {"scaled", "lists", "edges"}),
