@@ -182,7 +182,7 @@ def ulps_between(a: float, b: float, dtype: DTypeLike = np.float64) -> int:
 
 
 def kahan_sum(values: ArrayLike) -> np.float32:
-    """Compensated (Neumaier) sum of a 1-D array in float32 arithmetic.
+    """Compensated sum of a 1-D array in float32 arithmetic, with a bounded compensation term.
 
     Parameters
     ----------
@@ -192,12 +192,13 @@ def kahan_sum(values: ArrayLike) -> np.float32:
     Returns
     -------
     np.float32
-        The compensated sum, typically within a few float32 ULPs of the exactly rounded
-        sum even where a naive float32 loop is off by thousands of ULPs. An empty input
-        gives ``np.float32(0)``. If the running sum becomes inf or NaN (an infinite or NaN
-        value, or overflow) the result is the plain float32 sum of the values, which keeps
-        the inf/NaN semantics of ordinary summation instead of a NaN made by inf - inf in
-        the compensation term.
+        The compensated sum, within about one float32 ULP of the exactly rounded sum even
+        where a naive float32 loop is off by thousands of ULPs, including long sums whose
+        rounding errors all have the same sign (hundreds of thousands of copies of one
+        value). An empty input gives ``np.float32(0)``. If the running sum becomes inf or NaN
+        (an infinite or NaN value, or overflow) the result is the plain float32 sum of the
+        values, which keeps the inf/NaN semantics of ordinary summation instead of a NaN made
+        by inf - inf in the compensation term.
 
     Raises
     ------
@@ -206,10 +207,13 @@ def kahan_sum(values: ArrayLike) -> np.float32:
 
     Notes
     -----
-    Neumaier's variant of Kahan's algorithm: the rounding error of every addition
-    ``t = s + x`` is recovered exactly as ``(s - t) + x`` when |s| >= |x| (else
-    ``(x - t) + s``) and accumulated in ``c``; the result is ``s + c``. Unlike Kahan's
-    original it also handles terms larger than the running sum.
+    Neumaier's variant of Kahan's algorithm recovers the rounding error of every addition
+    ``t = s + x`` exactly, as ``(s - t) + x`` when |s| >= |x| (else ``(x - t) + s``), which
+    also handles terms larger than the running sum. Accumulating those errors in a float32
+    ``c`` that is only added at the end lets ``c`` grow like n·u·|s| on a long sum whose errors
+    share one sign, and ``c``'s own rounding then costs tens of ULPs. Here the error is added
+    to ``c`` and ``(t, c)`` is renormalised at once with the same exact two-sum, so ``c`` stays
+    below one ULP of ``s`` and the pair (s, c) carries about twice float32's precision.
     """
     v = np.asarray(values)
     if v.ndim != 1:
@@ -220,13 +224,17 @@ def kahan_sum(values: ArrayLike) -> np.float32:
     c = np.float32(0.0)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         for x in v32:
-            t = s + x
-            if abs(s) >= abs(x):
-                c += (s - t) + x
-            else:
-                c += (x - t) + s
-            s = t
+            t, error = _two_sum(s, x)
+            s, c = _two_sum(t, c + error)
         # Once s is inf or NaN it stays so; the compensation is then meaningless.
         if not np.isfinite(s):
             return np.float32(np.add.reduce(v32, dtype=np.float32))
         return np.float32(s + c)
+
+
+def _two_sum(a: np.float32, b: np.float32) -> tuple[np.float32, np.float32]:
+    """``(a + b rounded, its exact rounding error)`` in float32 (Neumaier's branch on size)."""
+    total = a + b
+    if abs(a) >= abs(b):
+        return total, (a - total) + b
+    return total, (b - total) + a

@@ -359,11 +359,11 @@ def sum_basic():
 
 
 def hard_inputs() -> list[tuple[np.ndarray, str]]:
-    """Inputs on which a naive left-to-right float32 loop is off by 1 700 to 5 000 ULPs.
+    """Inputs on which a naive left-to-right float32 loop is off by 1 700 to 40 000 ULPs.
 
-    All terms of one sign (Σ|xᵢ| = |s|), so Kahan's and Neumaier's variants, pairwise and wider
-    accumulation are all within a few ULPs; the naive loop rounds the small terms away once the
-    running sum is large.
+    All terms of one sign (Σ|xᵢ| = |s|), so Kahan's loop, Neumaier's with its compensation
+    folded back, pairwise and wider accumulation are all within a few ULPs; the naive loop
+    rounds the small terms away once the running sum is large.
     """
     rng = np.random.default_rng(132)
     return [
@@ -377,6 +377,15 @@ def hard_inputs() -> list[tuple[np.ndarray, str]]:
         (
             np.concatenate([[1e8], rng.uniform(0.0, 4.0, size=19_999)]).astype(np.float32),
             "values = [1e8, then 19 999 values uniform in (0, 4)]",
+        ),
+        # Long sums whose rounding errors all have one sign: a compensation term that only
+        # accumulates (Neumaier's c, added at the end) grows to n·u·|s| and loses 86 and 141
+        # ULPs to its own rounding; Kahan's loop, a compensation folded back every step,
+        # pairwise and wider accumulation stay within 2.
+        (np.full(300_000, 0.1, dtype=np.float32), "values = [0.1, 0.1, …] (300 000 copies)"),
+        (
+            np.full(400_000, 0.001, dtype=np.float32),
+            "values = [0.001, 0.001, …] (400 000 copies)",
         ),
     ]
 
@@ -628,7 +637,8 @@ CHECKS: dict[str, Check] = checks_dict(
                 name="hard",
                 points=3,
                 description=(
-                    "up to 20 000 float32 values where a naive float32 loop loses thousands of ULPs"
+                    "up to 400 000 float32 values where a naive float32 loop loses thousands of "
+                    "ULPs"
                 ),
                 make_cases=sum_hard,
                 hints=on(
@@ -636,7 +646,11 @@ CHECKS: dict[str, Check] = checks_dict(
                     hint=(
                         "a plain running sum in float32 rounds away the small terms once the sum is"
                         " large (the error grows like n·u); feed the rounding error of each "
-                        "addition back in (Kahan: y = x - c, t = s + y, c = (t - s) - y, s = t)."
+                        "addition back in (Kahan: y = x - c, t = s + y, c = (t - s) - y, s = t). "
+                        "A compensation that only accumulates the errors and is added at the end "
+                        "(Neumaier's c) is itself a long float32 sum: on hundreds of thousands of "
+                        "same-sign errors it loses tens of ULPs, so fold it back into the sum at "
+                        "every step (t = s + c; c = c - (t - s); s = t)."
                     ),
                 ),
                 section=ACCUMULATES,

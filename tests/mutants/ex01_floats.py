@@ -214,7 +214,7 @@ def kahan_sum(values):
 import numpy as np
 
 def kahan_sum(values):
-    # Neumaier's variant
+    # Neumaier's variant with the compensation folded back into the sum at every step
     s = np.float32(0.0)
     c = np.float32(0.0)
     for x in np.asarray(values, dtype=np.float32):
@@ -223,7 +223,8 @@ def kahan_sum(values):
             c += (s - t) + x
         else:
             c += (x - t) + s
-        s = t
+        s = t + c
+        c = c - (s - t)
     return np.float32(s + c)
 """,
         """
@@ -258,6 +259,24 @@ def kahan_sum(values):
 """,
     ],
 }
+
+NEUMAIER_UNFOLDED = """
+import numpy as np
+
+def kahan_sum(values):
+    # Neumaier's variant whose float32 compensation only accumulates: on hundreds of
+    # thousands of same-sign rounding errors c's own rounding costs tens of ULPs
+    s = np.float32(0.0)
+    c = np.float32(0.0)
+    for x in np.asarray(values, dtype=np.float32):
+        t = s + x
+        if abs(s) >= abs(x):
+            c += (s - t) + x
+        else:
+            c += (x - t) + s
+        s = t
+    return np.float32(s + c)
+"""
 
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "float_format": [
@@ -507,6 +526,7 @@ def kahan_sum(values):
 """,
             {"hard"},
         ),
+        (NEUMAIER_UNFOLDED, {"hard"}),
     ],
 }
 
