@@ -110,7 +110,7 @@ def test_multiple_choice_key_and_feedback_never_reveals_it():
 
 def test_naive_loop_is_off_by_thousands_of_ulps_on_every_hard_input():
     for values, shown in hard_inputs():
-        assert values.dtype == np.float32 and values.size <= 20_000
+        assert values.dtype == np.float32 and values.size <= 400_000
         s = np.float32(0.0)
         for x in values:
             s = s + x

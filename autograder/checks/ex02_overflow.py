@@ -11,9 +11,9 @@ Tolerances, all against 60-digit mpmath oracles (:mod:`autograder.oracle`):
   true result is a normal number. Where it is subnormal (x < -708.4 in float64, x < -87.3 in
   float32) the contract asks for no relative accuracy: anything between 0 and the smallest normal
   number passes, so graceful underflow and a flush to 0 (as PyTorch does) are both accepted.
-  PyTorch's ``softplus`` returns x itself above x = 20; in float64 that differs from x + e⁻ˣ by
-  more than 8 ULPs for 20 < x < 37, so the cases avoid that window: positive inputs are either
-  ≤ 15 or ≥ 40, where "≈ x" is exact to the last bit.
+  The contract promises relative accuracy for large positive x too: x + e⁻ˣ differs from x by
+  more than 8 ULPs for 20 < x < 37 in float64, so PyTorch's threshold (softplus returns x itself
+  above x = 20) fails the ``positive`` group on purpose. Python floats go in as float64.
 * ``clipped_bce``: every term -log q or -log(1 - q) is O(1) to 16 and is computed with an
   absolute error of a few u (log(1 - q) and log1p(-q) are both fine after clipping); the mean
   adds n·u relative. Tolerance: |error| ≤ 8·u·(n + 4)·(1 + |result|), absolute, so that the tiny
@@ -139,9 +139,20 @@ def elementwise_case(x: np.ndarray, reference):
     return case(label(x=x), [x], verdict)
 
 
+def python_float_case(x: float, reference):
+    """A Python float in, a float64 number out (a Python float, NumPy scalar or 0-d array)."""
+    expected = reference(float(x))
+    verdict = expect_close(
+        expected, dtype=np.float64, ulps=ELEMENT_ULPS, note=f"{ELEMENT_ULPS} ULPs of float64"
+    )
+    return case(f"x = {x!r} (a Python float)", [x], verdict)
+
+
 def sigmoid_basic():
     rng = np.random.default_rng(221)
     return [
+        python_float_case(2.0, oracle.sigmoid),
+        python_float_case(-3.5, oracle.sigmoid),
         elementwise_case(np.array([0.0, 1.0, -1.0, 2.5, -2.5]), oracle.sigmoid),
         elementwise_case(rng.uniform(-10.0, 10.0, size=20), oracle.sigmoid),
         elementwise_case(rng.normal(0.0, 3.0, size=(3, 4)), oracle.sigmoid),
@@ -178,6 +189,8 @@ def sigmoid_float32():
 def softplus_basic():
     rng = np.random.default_rng(231)
     return [
+        python_float_case(2.0, oracle.softplus),
+        python_float_case(0.5, oracle.softplus),
         elementwise_case(np.array([0.0, 1.0, -1.0, 2.5, 10.0]), oracle.softplus),
         elementwise_case(rng.uniform(-1.0, 15.0, size=20), oracle.softplus),
         elementwise_case(rng.uniform(-1.0, 5.0, size=(3, 4)), oracle.softplus),
@@ -194,6 +207,10 @@ def softplus_negative():
 
 def softplus_positive():
     return [
+        # x + e^-x differs from x by more than 8 ULPs up to x ≈ 37 (1e5 ULPs at x = 21):
+        # returning x itself above a threshold of 20, as torch.nn.functional.softplus does,
+        # loses those digits.
+        elementwise_case(np.array([21.0, 25.0, 30.0, 36.0]), oracle.softplus),
         elementwise_case(np.array([40.0, 100.0, 700.0]), oracle.softplus),
         elementwise_case(np.array([710.0, 1000.0, 1e308]), oracle.softplus),
     ]
@@ -256,6 +273,10 @@ def bce_eps():
         bce_case(np.array([1.0, 0.0]), np.array([0.0, 1.0]), eps=1e-3),
         bce_case(np.array([1.0, 0.0, 1.0]), np.array([0.9995, 0.2, 0.0005]), eps=1e-3),
         bce_case(np.array([1.0, 0.0]), np.array([0.0, 1.0]), eps=1e-12),
+        # eps far below 1e-12: the lower clip is exact, -log(1e-50) = 115.13 (not PyTorch's
+        # clamp of each log at -100); 1 - eps rounds to 1 there, so only p < 1 is tested.
+        bce_case(np.array([1.0]), np.array([0.0]), eps=1e-50),
+        bce_case(np.array([1.0, 0.0, 1.0]), np.array([0.0, 0.0, 0.7]), eps=1e-300),
     ]
 
 

@@ -122,11 +122,13 @@ def lse_float32():
     ]
 
 
-def laddexp_case(a, b):
-    a, b = np.asarray(a), np.asarray(b)
+def laddexp_case(a, b, shown: str | None = None):
+    """``logaddexp(a, b)`` against the oracle; Python floats are passed as they are and, as in
+    NumPy, take the other argument's floating dtype (float64 when both are Python floats)."""
     dtype = np.result_type(a, b)
-    shape = np.broadcast_shapes(a.shape, b.shape)
-    pairs = np.broadcast_arrays(a.astype(np.float64), b.astype(np.float64))
+    arrays = np.asarray(a), np.asarray(b)
+    shape = np.broadcast_shapes(arrays[0].shape, arrays[1].shape)
+    pairs = np.broadcast_arrays(arrays[0].astype(np.float64), arrays[1].astype(np.float64))
     expected = np.vectorize(oracle.logaddexp, otypes=[float])(*pairs).reshape(shape)
     scale = np.maximum(
         np.where(np.isfinite(pairs[0]), np.abs(pairs[0]), 0.0),
@@ -134,7 +136,7 @@ def laddexp_case(a, b):
     )
     atol = 16 * unit_roundoff(dtype) * (scale + 1.0)
     verdict = expect_close(expected, dtype=dtype, atol=atol, note="16·u·(max(|a|, |b|) + 1)")
-    return case(label(a=a, b=b), [a, b], verdict)
+    return case(shown or label(a=a, b=b), [a, b], verdict)
 
 
 def laddexp_basic():
@@ -143,6 +145,7 @@ def laddexp_basic():
         laddexp_case(np.array(0.5), np.array(-1.25)),
         laddexp_case(rng.normal(0, 5, 8), rng.normal(0, 5, 8)),
         laddexp_case(np.array([-np.log(2.0)]), np.array([-np.log(2.0)])),
+        laddexp_case(2.0, 3.0, "a = 2.0, b = 3.0 (Python floats)"),
     ]
 
 

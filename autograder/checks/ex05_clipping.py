@@ -277,6 +277,9 @@ def norm_eps():
         norm_case([np.array([0.9, 1.2])], 1.0, eps=0.5),
         norm_case([np.array([3.0, 4.0])], 1.0, eps=0.0),
         norm_case([np.zeros(3)], 1.0),
+        # The boundary: a norm exactly max_norm is still scaled, by 5 / (5 + 1e-6) < 1.
+        norm_case([np.array([3.0, 4.0])], 5.0),
+        norm_case([np.array([6.0, -8.0], dtype=np.float32)], 10.0),
     ]
 
 

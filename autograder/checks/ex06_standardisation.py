@@ -161,6 +161,10 @@ def fit_constant():
         fit_case(np.column_stack([np.full(8, 1e9 + 0.5), rng.normal(0, 1, 8)])),
         fit_case(np.array([[4.0, -1.0, 2.5]])),
         fit_case(np.zeros((5, 2))),
+        # A repeated decimal: the computed mean is not exactly 0.1, so np.std of the column is
+        # about 1e-17 (float64) or 7e-9 (float32), not 0; only an exact test finds it constant.
+        fit_case(np.column_stack([np.full(7, 0.1), rng.normal(0, 1, 7)])),
+        fit_case(np.column_stack([rng.normal(0, 1, 7), np.full(7, 0.1)]).astype(np.float32)),
     ]
 
 
@@ -261,7 +265,7 @@ def welford_case(batches: list[np.ndarray]) -> Case:
             ("mean", value[1], mean, atol_mean, "2·n·u·max|xᵢ|"),
             ("var", value[2], var, atol_var, "16·u·σ·(n·σ + |μ|)"),
         ):
-            array, problem = _float_part(got, None, (), what)
+            array, problem = _float_part(got, np.float64, (), what)
             if problem:
                 return problem
             problem = compare.close(array, want, atol=atol, tolerance_note=note)
@@ -279,6 +283,8 @@ def welford_basic():
         welford_case([rng.uniform(0, 1, 50)]),
         welford_case([np.array([1.0, 2.0]), np.array([3.0]), np.array([4.0, 5.0, 6.0])]),
         welford_case([rng.normal(-5, 1, 3) for _ in range(12)]),
+        # float32 batches: the statistics are float64 whatever the input dtype
+        welford_case([rng.normal(2.0, 3.0, 9).astype(np.float32), np.float32([0.5, 1.25])]),
     ]
 
 
@@ -322,10 +328,10 @@ def gd_case(X: np.ndarray, y: np.ndarray) -> Case:
         value, problem = _pair(outcome, "(w, b)")
         if problem:
             return problem
-        w, problem = _float_part(value[0], None, (d,), "w")
+        w, problem = _float_part(value[0], np.float64, (d,), "w")
         if problem:
             return problem
-        b, problem = _float_part(value[1], None, (), "b")
+        b, problem = _float_part(value[1], np.float64, (), "b")
         if problem:
             return problem
         problem = compare.close(w, w_star, atol=atol_w, tolerance_note=note)
@@ -349,6 +355,12 @@ def gd_basic():
         X = _standardised(rng, n, len(w))
         y = X @ np.array(w) + b + rng.normal(0, 0.1, n)
         cases.append(gd_case(X, y))
+    # float32 data: the weights are float64 whatever the input dtype
+    X = _standardised(rng, 50, 2).astype(np.float32)
+    y = (X.astype(np.float64) @ np.array([2.0, -1.0]) + 0.5 + rng.normal(0, 0.1, 50)).astype(
+        np.float32
+    )
+    cases.append(gd_case(X, y))
     return cases
 
 

@@ -13,6 +13,17 @@ CORRECT: dict[str, list[str]] = {
 import numpy as np
 
 def log_product(probs):
+    # correct values; log(0) warns (divide by zero), which is noted but costs no points
+    p = np.asarray(probs, dtype=np.float64)
+    if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probabilities must lie in [0, 1]")
+    print("summing", p.size, "logs")
+    return float(np.sum(np.log(p)))
+""",
+        """
+import numpy as np
+
+def log_product(probs):
     p = np.asarray(probs, dtype=np.float64)
     if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
         raise ValueError("probabilities must lie in [0, 1]")
@@ -118,14 +129,6 @@ def softplus(x):
 """,
         """
 import numpy as np
-import torch
-
-def softplus(x):
-    # PyTorch returns x itself above its threshold of 20
-    return torch.nn.functional.softplus(torch.from_numpy(np.asarray(x))).numpy()
-""",
-        """
-import numpy as np
 from scipy import special
 
 def softplus(x):
@@ -168,18 +171,6 @@ def clipped_bce(y_true, p, eps=1e-7):
     return float(np.mean(-y * np.log(p) - (1 - y) * np.log(1 - p)))
 """,
         """
-import numpy as np
-import torch
-
-def clipped_bce(y_true, p, eps=1e-7):
-    y = torch.as_tensor(np.asarray(y_true, dtype=np.float64))
-    q = torch.as_tensor(np.asarray(p, dtype=np.float64))
-    if y.shape != q.shape:
-        raise ValueError("shape mismatch")
-    q = q.clamp(eps, 1 - eps)
-    return torch.nn.functional.binary_cross_entropy(q, y).item()
-""",
-        """
 import math
 import numpy as np
 
@@ -196,6 +187,58 @@ def clipped_bce(y_true, p, eps=1e-7):
 """,
     ],
 }
+
+SOFTPLUS_TORCH_THRESHOLD = """
+import numpy as np
+import torch
+
+def softplus(x):
+    # PyTorch returns x itself above its threshold of 20: 1e5 ULPs off at x = 21
+    return torch.nn.functional.softplus(torch.from_numpy(np.asarray(x))).numpy()
+"""
+
+SIGMOID_SILENCED = """
+import numpy as np
+
+def stable_sigmoid(x):
+    # the naive formula with its overflow silenced: the values come out right
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):
+        return 1 / (1 + np.exp(-x))
+"""
+
+SIGMOID_FLOAT16_FLOOR = """
+import numpy as np
+
+def stable_sigmoid(x):
+    # "at least float16": right for arrays, but a Python float becomes float16
+    x = np.asarray(x, dtype=np.result_type(x, np.float16))
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+"""
+
+SOFTPLUS_FLOAT16_FLOOR = """
+import numpy as np
+
+def softplus(x):
+    # "at least float16": right for arrays, but a Python float becomes float16
+    x = np.asarray(x, dtype=np.result_type(x, np.float16))
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+"""
+
+BCE_TORCH_CLAMP = """
+import numpy as np
+import torch
+
+def clipped_bce(y_true, p, eps=1e-7):
+    # F.binary_cross_entropy clamps each log at -100: 100, not -log(1e-50) = 115.13
+    y = torch.as_tensor(np.asarray(y_true, dtype=np.float64))
+    q = torch.as_tensor(np.asarray(p, dtype=np.float64))
+    if y.shape != q.shape:
+        raise ValueError("shape mismatch")
+    q = q.clamp(eps, 1 - eps)
+    return torch.nn.functional.binary_cross_entropy(q, y).item()
+"""
 
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "log_product": [
@@ -294,6 +337,8 @@ def stable_sigmoid(x):
 """,
             {"large"},
         ),
+        (SIGMOID_SILENCED, {"large", "float32"}),
+        (SIGMOID_FLOAT16_FLOOR, {"basic"}),
     ],
     "softplus": [
         (
@@ -338,6 +383,8 @@ def softplus(x):
 """,
             {"negative", "special", "float32"},
         ),
+        (SOFTPLUS_TORCH_THRESHOLD, {"positive"}),
+        (SOFTPLUS_FLOAT16_FLOOR, {"basic"}),
     ],
     "clipped_bce": [
         (
@@ -395,6 +442,7 @@ def clipped_bce(y_true, p, eps=1e-7):
 """,
             {"basic", "extreme", "eps"},
         ),
+        (BCE_TORCH_CLAMP, {"eps"}),
     ],
 }
 

@@ -176,6 +176,19 @@ def online_logsumexp(chunks):
     ],
 }
 
+LOGADDEXP_FLOAT16_FLOOR = """
+import numpy as np
+
+def logaddexp(a, b):
+    # "at least float16": right for arrays, but two Python floats give float16
+    dtype = np.result_type(a, b, np.float16)
+    a, b = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
+    m = np.maximum(a, b)
+    with np.errstate(invalid="ignore"):
+        out = m + np.log1p(np.exp(-np.abs(a - b)))
+    return np.where(np.isinf(m) & (a == b), m, out)
+"""
+
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "logsumexp": [
         (
@@ -269,6 +282,7 @@ def logaddexp(a, b):
 """,
             {"broadcast"},
         ),
+        (LOGADDEXP_FLOAT16_FLOOR, {"basic"}),
     ],
     "online_logsumexp": [
         (

@@ -198,6 +198,24 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
     ],
 }
 
+NORM_STRICT_BOUNDARY = """
+import numpy as np
+
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    # scales only when norm > max_norm: at norm == max_norm it skips the factor
+    # max_norm / (norm + eps), which is already below 1
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if m == 0.0:
+        norm = 0.0
+    else:
+        squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+        norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = max_norm / (norm + eps) if norm > max_norm else 1.0
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+"""
+
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "clip_by_value": [
         (
@@ -334,6 +352,7 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
 """,
             {"dtype"},
         ),
+        (NORM_STRICT_BOUNDARY, {"eps"}),
     ],
     "sgd_with_clipping": [
         (

@@ -225,6 +225,62 @@ def fit_linear_regression_gd(X, y, lr=0.1, n_steps=1000):
     ],
 }
 
+FIT_STD_IS_ZERO = """
+import numpy as np
+
+def fit_standardiser(X):
+    # treats a column as constant when np.std is exactly 0: a column of 0.1s has a tiny std
+    X = np.asarray(X)
+    if X.ndim != 2 or np.isnan(X).any():
+        raise ValueError("X must be a 2-D array without NaN")
+    mean = X.mean(axis=0)
+    std = np.sqrt(((X - mean) ** 2).mean(axis=0))
+    return mean, np.where(std == 0, X.dtype.type(1), std).astype(X.dtype)
+"""
+
+WELFORD_INPUT_DTYPE = """
+import numpy as np
+
+def welford(batches):
+    # merges correctly but keeps the statistics in the batches' dtype (float32 in, float32 out)
+    n, mean, m2 = 0, None, None
+    for b in batches:
+        b = np.asarray(b)
+        if b.size == 0:
+            continue
+        nb, mb = b.size, b.mean()
+        m2b = ((b - mb) ** 2).sum()
+        if n == 0:
+            n, mean, m2 = nb, mb, m2b
+            continue
+        d = mb - mean
+        total = n + nb
+        mean = mean + d * (nb / total)
+        m2 = m2 + m2b + d * d * (n * nb / total)
+        n = total
+    if n == 0:
+        return 0, float("nan"), float("nan")
+    return n, mean, m2 / n
+"""
+
+GD_INPUT_DTYPE = """
+import numpy as np
+
+def fit_linear_regression_gd(X, y, lr=0.1, n_steps=1000):
+    # right algorithm, but computes (and returns) in X's dtype
+    X, y = np.asarray(X), np.asarray(y)
+    mean, std = X.mean(axis=0), X.std(axis=0)
+    std = np.where(std == 0, 1, std).astype(X.dtype)
+    Z = (X - mean) / std
+    w, b = np.zeros(X.shape[1], dtype=X.dtype), X.dtype.type(0)
+    for _ in range(n_steps):
+        r = Z @ w + b - y
+        w = w - lr * (2 / len(y)) * (Z.T @ r)
+        b = b - lr * (2 / len(y)) * r.sum()
+    w_orig = w / std
+    return w_orig, b - mean @ w_orig
+"""
+
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "fit_standardiser": [
         (
@@ -283,6 +339,7 @@ def fit_standardiser(X):
 """,
             {"errors"},
         ),
+        (FIT_STD_IS_ZERO, {"constant"}),
     ],
     "standardise": [
         (
@@ -375,6 +432,7 @@ def welford(batches):
 """,
             {"edges"},
         ),
+        (WELFORD_INPUT_DTYPE, {"basic"}),
     ],
     "fit_linear_regression_gd": [
         (
@@ -429,6 +487,7 @@ def fit_linear_regression_gd(X, y, lr=0.1, n_steps=1000):
 """,
             {"scales", "units"},
         ),
+        (GD_INPUT_DTYPE, {"basic"}),
     ],
 }
 
