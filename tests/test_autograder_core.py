@@ -243,3 +243,248 @@ def test_a_verdict_that_cannot_read_the_data_fails_the_group_without_crashing():
 def test_unknown_names_give_clear_errors(args, words):
     with pytest.raises(ValueError, match=words):
         autograder.check(*args)
+
+
+# --- warnings and printed output: noted, never penalised, never on stderr ----------------------
+
+WARNING_LOG_PRODUCT = """
+import numpy as np
+
+def log_product(probs):
+    p = np.asarray(probs, dtype=np.float64)
+    if np.any(np.isnan(p)) or np.any(p < 0) or np.any(p > 1):
+        raise ValueError("probabilities must lie in [0, 1]")
+    return float(np.sum(np.log(p)))  # log(0) warns: divide by zero
+"""
+
+
+def _define(source: str, name: str):
+    namespace: dict = {}
+    exec(source, namespace)
+    return namespace[name]
+
+
+def test_a_warning_keeps_the_points_and_the_note_names_warning_input_and_fix(capfd):
+    report = autograder.grade_function(
+        "ex02_overflow", "log_product", _define(WARNING_LOG_PRODUCT, "log_product")
+    )
+    assert report.score == report.max_score, str(report)
+    zero = next(g for g in report.groups if g.name == "zero")
+    assert zero.passed
+    assert "RuntimeWarning: divide by zero encountered in log" in zero.feedback
+    assert "probs = [0.5, 0. , 0.3]" in zero.feedback or "probs = [0.5, 0., 0.3]" in zero.feedback
+    assert 'np.errstate(divide="ignore")' in zero.feedback
+    assert "costs no points" in zero.feedback
+    basic = next(g for g in report.groups if g.name == "basic")
+    assert basic.feedback == ""  # no warning there, no note
+    assert capfd.readouterr().err == ""
+
+
+def test_check_passes_and_prints_the_note_to_stdout_only(capfd):
+    obj = _define(WARNING_LOG_PRODUCT, "log_product")
+    assert autograder.check("ex02_overflow", "log_product", obj, "zero") is None
+    captured = capfd.readouterr()
+    assert "divide by zero" in captured.out and "np.errstate" in captured.out
+    assert captured.err == ""
+
+
+def test_printed_output_is_noted_without_costing_points(capfd):
+    def softplus(x):
+        print("computing softplus")
+        x = np.asarray(x)
+        return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+    report = autograder.grade_function("ex02_overflow", "softplus", softplus)
+    assert report.score == report.max_score, str(report)
+    assert all("printed 'computing softplus" in g.feedback for g in report.groups)
+    assert capfd.readouterr().err == ""
+
+
+def test_a_failing_group_keeps_the_note_after_the_diagnosis():
+    def logsumexp(x, axis=None, keepdims=False):
+        return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+    report = autograder.grade_function("ex03_logsumexp", "logsumexp", logsumexp)
+    large = next(g for g in report.groups if g.name == "large")
+    assert not large.passed
+    lines = large.feedback.splitlines()
+    assert lines[1].startswith("Likely cause:") and lines[2].startswith("Re-read:")
+    assert lines[3].startswith("Note: on ") and "RuntimeWarning" in lines[3]
+
+
+# --- overflow the student silences ------------------------------------------------------------
+
+
+def test_a_students_errstate_cannot_silence_the_trap():
+    def silenced(x):
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-x))
+
+    @np.errstate(all="ignore")
+    def decorated(x):
+        return 1 / (1 + np.exp(-x))
+
+    def with_seterr(x):
+        old = np.seterr(all="ignore")
+        try:
+            return 1 / (1 + np.exp(-x))
+        finally:
+            np.seterr(**old)
+
+    for function in (silenced, decorated, with_seterr):
+        outcome = run(function, np.array([-1000.0]), trap=True)
+        assert outcome["status"] == "overflow" and outcome["silenced"] is True, outcome
+        # without the trap the same code runs quietly
+        assert run(function, np.array([-1000.0]))["status"] == "returned"
+    assert np.geterr()["over"] == "warn"  # the patch is gone afterwards
+
+
+def test_the_silenced_overflow_feedback_says_so():
+    def stable_sigmoid(x):
+        with np.errstate(over="ignore"):
+            return 1 / (1 + np.exp(-np.asarray(x)))
+
+    report = autograder.grade_function("ex02_overflow", "stable_sigmoid", stable_sigmoid)
+    assert {g.name for g in report.groups if not g.passed} == {"large", "float32"}
+    large = next(g for g in report.groups if g.name == "large")
+    assert "does not silence it here" in large.feedback
+
+
+def test_library_code_keeps_its_own_error_state(tmp_path, monkeypatch):
+    package = tmp_path / "site-packages"
+    package.mkdir()
+    (package / "quiet_lib.py").write_text(
+        "import numpy as np\n"
+        "def saturating_exp(x):\n"
+        "    with np.errstate(over='ignore'):\n"
+        "        return np.exp(x)\n"
+    )
+    monkeypatch.syspath_prepend(str(package))
+    import quiet_lib
+
+    outcome = run(quiet_lib.saturating_exp, np.array([1000.0]), trap=True)
+    assert outcome["status"] == "returned" and np.isinf(outcome["value"][0])
+
+
+# --- hints by diagnosis, numbers with enough digits, sections -------------------------------------
+
+
+def test_every_diagnosis_has_a_neutral_hint():
+    from autograder.feedback import NEUTRAL_HINTS
+
+    assert set(NEUTRAL_HINTS) == set(compare.DIAGNOSES)
+
+
+def test_every_group_hint_is_keyed_by_a_known_diagnosis():
+    from autograder.checks import ASSIGNMENTS, checks_for
+
+    for assignment in ASSIGNMENTS:
+        for check in checks_for(assignment).values():
+            for group in check.groups:
+                assert group.hints and set(group.hints) <= set(compare.DIAGNOSES), group.name
+
+
+def test_an_in_place_standardise_is_told_about_mutation_not_about_the_mean():
+    def standardise(X, mean, scale):
+        X -= mean
+        X /= scale
+        return X
+
+    report = autograder.grade_function("ex06_standardisation", "standardise", standardise)
+    basic = next(g for g in report.groups if g.name == "basic")
+    assert "mutated its input" in basic.feedback
+    assert "changed in place" in basic.feedback.split("Likely cause:")[1]
+
+
+def test_a_one_row_ddof1_scale_is_told_about_ddof_not_constant_columns():
+    def fit_standardiser(X):
+        X = np.asarray(X)
+        if X.ndim != 2 or np.isnan(X).any():
+            raise ValueError("X must be 2-D without NaN")
+        std = X.std(axis=0, ddof=1)
+        return X.mean(axis=0), np.where(std == 0, 1.0, std)
+
+    report = autograder.grade_function("ex06_standardisation", "fit_standardiser", fit_standardiser)
+    constant = next(g for g in report.groups if g.name == "constant")
+    assert not constant.passed
+    cause = constant.feedback.split("Likely cause:")[1]
+    assert "ddof" in cause
+
+
+def test_one_based_clip_indices_are_told_about_counting_from_zero():
+    def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
+        theta = np.array(theta0, dtype=np.float64)
+        path, norms, clipped = [theta.copy()], [], []
+        for step in range(n_steps):
+            g = np.asarray(grad_fn(theta.copy(), step), dtype=np.float64)
+            m = float(np.max(np.abs(g))) if g.size else 0.0
+            norm = m * float(np.sqrt(np.sum((g / m) ** 2))) if m else 0.0
+            norms.append(norm)
+            if max_norm is not None and max_norm / (norm + 1e-6) < 1.0:
+                clipped.append(step + 1)  # counts steps from 1
+                g = g * (max_norm / (norm + 1e-6))
+            theta = theta - lr * g
+            path.append(theta.copy())
+        return {
+            "theta": theta,
+            "path": np.array(path),
+            "grad_norms": np.array(norms),
+            "clipped": clipped,
+        }
+
+    report = autograder.grade_function("ex05_clipping", "sgd_with_clipping", sgd_with_clipping)
+    failed = [g for g in report.groups if not g.passed]
+    assert failed, str(report)
+    for group in failed:
+        cause = group.feedback.split("Likely cause:")[1]
+        assert "counts from 0" in cause and "squares every entry" not in cause, group.feedback
+
+
+def test_accuracy_feedback_shows_digits_that_tell_the_values_apart():
+    problem = compare.close(np.nextafter(0.8, 1.0), 0.8, ulps=0.5)
+    assert problem.kind == compare.ACCURACY
+    assert "true value 0.8 " in problem and "returned 0.8000000000000002" in problem
+    float32 = compare.close(np.float32(0.1) + np.float32(1e-7), 0.1, dtype=np.float32, ulps=0.5)
+    assert "returned 0.1000001" in float32
+
+
+def test_every_section_label_exists_in_its_chapter_under_its_title():
+    from pathlib import Path
+
+    from autograder import sections
+    from autograder.checks import ASSIGNMENTS, checks_for
+
+    chapters = Path(__file__).resolve().parent.parent / "chapters"
+    used = {
+        group.section
+        for assignment in ASSIGNMENTS
+        for check in checks_for(assignment).values()
+        for group in check.groups
+    }
+    for label in sorted(used):
+        found = sections.scan_chapter(chapters / f"{sections.chapter_file(label)}.ipynb")
+        assert label in found, f"{label} is not a label of its chapter; labels: {sorted(found)}"
+        assert found[label] == sections.TITLES[label], (
+            f"the heading under ({label})= is now {found[label]!r}: update "
+            "autograder.sections.TITLES"
+        )
+
+
+def test_section_links_use_the_books_base_url_when_configured(tmp_path, monkeypatch):
+    from autograder import sections
+
+    monkeypatch.setattr(sections, "BOOK_ROOT", tmp_path)
+    sections.base_url.cache_clear()
+    try:
+        assert sections.link("ch02-nan") == "chapters/02_overflow_underflow.html#ch02-nan"
+        (tmp_path / "_config.yml").write_text("html:\n  baseurl: https://example.org/book/\n")
+        sections.base_url.cache_clear()
+        rendered = sections.render("ch02-nan")
+        assert rendered == (
+            "Chapter 2, Overflow, underflow and NaN § NaN: where it comes from and how it spreads "
+            "(https://example.org/book/chapters/02_overflow_underflow.html#ch02-nan)"
+        )
+    finally:
+        sections.base_url.cache_clear()
+    with pytest.raises(ValueError, match="unknown section label"):
+        sections.render("ch02-no-such-section")

@@ -428,14 +428,23 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=1,
                 description="exactly constant columns and a single row get scale 1.0",
                 make_cases=fit_constant,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN; "
-                        "give such columns scale 1.0 (check that every entry equals the first)."
+                hints={
+                    WRONG: (
+                        "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN, "
+                        "so it gets scale 1.0. Test the column itself, (X == X[0]).all(axis=0), "
+                        "not std == 0: the computed mean of a column of 0.1s is not exactly 0.1, "
+                        "so its computed standard deviation is a tiny nonzero number."
                     ),
-                ),
+                    NAN: (
+                        "a NaN scale: with a single row the sample standard deviation (ddof=1) "
+                        "divides by n - 1 = 0; the contract's scale is the population standard "
+                        "deviation (ddof=0), and a constant column gets 1.0."
+                    ),
+                    ACCURACY: (
+                        "the scale of an ordinary column is off: it is the population standard "
+                        "deviation (ddof=0, divide by n), computed from deviations from the mean."
+                    ),
+                },
                 section=CONSTANT,
             ),
             Group(
@@ -520,7 +529,14 @@ CHECKS: dict[str, Check] = checks_dict(
                         "batch into them; the batches may come from a generator, so iterate only "
                         "once."
                     ),
-                ),
+                )
+                | {
+                    DTYPE: (
+                        "welford returns float64 statistics whatever the batches' dtype (an "
+                        "exception to the dtype rule): accumulate the count, mean and sum of "
+                        "squared deviations as Python floats or np.float64."
+                    )
+                },
                 section=VARIANCE,
             ),
             Group(
@@ -572,7 +588,14 @@ CHECKS: dict[str, Check] = checks_dict(
                         "run full-batch gradient descent on the mean squared error from w = 0, b = "
                         "0 for n_steps steps of size lr."
                     ),
-                ),
+                )
+                | {
+                    DTYPE: (
+                        "fit_linear_regression_gd returns float64 weights whatever X's dtype (an "
+                        "exception to the dtype rule): convert X and y with np.asarray(..., "
+                        "dtype=np.float64) before fitting."
+                    )
+                },
                 section=NAN_MODEL,
             ),
             Group(
