@@ -1,6 +1,6 @@
 """The course's autograder: judge a student's implementation against the reference.
 
-Public API (see ``shared/EXERCISES.md``):
+Public API (the assignment contract: ``contract.md``, the book page "The graded contract"):
 
 ``check(assignment, name, obj, group)``
     Run one group of cases; return ``None`` when it passes, raise ``AssertionError`` whose message
@@ -10,7 +10,9 @@ Public API (see ``shared/EXERCISES.md``):
     and per-group results (``name``, ``points``, ``passed``, ``feedback``).
 
 Neither lets a warning, printed output or the student's exception reach stderr (nbgrader gives 0
-to a test cell that writes to stderr). An unknown assignment, name or group raises
+to a test cell that writes to stderr). A warning or print does not cost points: the group's
+feedback notes it (the warning, the input that raised it and the fix), and ``check`` prints that
+note to stdout when the group passes. An unknown assignment, name or group raises
 ``ValueError`` naming the valid choices.
 """
 
