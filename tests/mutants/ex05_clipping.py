@@ -216,6 +216,29 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
     return [(g * factor).astype(g.dtype) for g in grads], norm
 """
 
+SGD_STRICT_BOUNDARY = """
+import numpy as np
+
+def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
+    # clips (and records the step) only when norm > max_norm: a norm equal to max_norm is
+    # still scaled by max_norm / (norm + 1e-6) < 1 and counts as clipped
+    theta = np.array(theta0, dtype=np.float64)
+    path, norms, clipped = [theta.copy()], [], []
+    for step in range(n_steps):
+        g = np.asarray(grad_fn(theta.copy(), step), dtype=np.float64)
+        m = float(np.max(np.abs(g))) if g.size else 0.0
+        with np.errstate(under="ignore"):
+            norm = m * float(np.sqrt(np.sum((g / m) ** 2))) if m else 0.0
+        norms.append(norm)
+        if max_norm is not None and norm > max_norm:
+            clipped.append(step)
+            g = g * (max_norm / (norm + 1e-6))
+        theta = theta - lr * g
+        path.append(theta.copy())
+    return {"theta": theta, "path": np.array(path), "grad_norms": np.array(norms),
+            "clipped": clipped}
+"""
+
 MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
     "clip_by_value": [
         (
@@ -470,6 +493,7 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
 """,
             {"clipping", "hard"},
         ),
+        (SGD_STRICT_BOUNDARY, {"clipping"}),
     ],
 }
 
