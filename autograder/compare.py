@@ -278,7 +278,8 @@ def close(
     underflow = finite & (got == 0) & representable & (np.abs(expected) > absolute)
     for index in _where(underflow):
         return Problem(
-            f"returned 0{at(index)} where the true value is {exact(expected[index])} — underflow",
+            f"returned 0{at(index)} where the true value is {exact(expected[index])} — underflow "
+            "(or cancellation)",
             UNDERFLOW,
         )
 

@@ -78,14 +78,15 @@ NEUTRAL_HINTS: dict[str, str] = {
     "NumPy's whole-array operations are much faster.",
     "unreadable return": "return what the docstring names (NumPy arrays, floats, lists, "
     "dicts of those), not a custom object.",
-    "mutation": "an input array was changed in place (x -= m, x /= s, out=x, x[...] = ...); "
-    "compute new arrays instead (x - m) or work on a copy (x = np.array(x)).",
+    "mutation": "an input array was changed in place (x -= m, x /= s, out=x, x[...] = ...) or "
+    "handed back as the result; compute new arrays instead (x - m) or work on a copy "
+    "(x = np.array(x)).",
     "wrong type": "return the kind of object the docstring names (a number, an array, a tuple "
     "or a dict with the listed keys).",
     "dtype": "keep the input's floating dtype: a float64 constant array or np.float64(...) "
     "mixed into float32 arithmetic promotes the result; build constants with x.dtype.",
-    "shape": "check which axis you reduce over and whether keepdims is honoured; compare your "
-    "result's shape with the input's on the example above.",
+    "shape": "the result's shape differs from the one the docstring describes: check the axis you "
+    "reduce over, keepdims, and how many entries you return (e.g. n_steps + 1 iterates).",
     "nan": "a NaN appeared where the answer is a number: look for inf - inf, 0 · inf, 0 / 0 or "
     "the log of a negative number on the way.",
     "missing nan": "a NaN in the input must give NaN in the output; check that no comparison, "
@@ -94,10 +95,13 @@ NEUTRAL_HINTS: dict[str, str] = {
     "numbers that cannot overflow are exponentiated or squared (shift or rescale first).",
     "inf": "the result came out infinite although the true value is finite: an intermediate "
     "overflowed (or a log met an underflowed 0); rearrange the formula to avoid it.",
-    "underflow": "the result underflowed to 0 although the true value is representable; "
-    "work in the log domain or rescale so that tiny intermediates are not flushed to 0.",
-    "accuracy": "the value is close but not as accurate as the tolerance allows: look for a "
-    "subtraction of nearly equal numbers (cancellation) or a rounding step that loses digits.",
+    "underflow": "the result is 0 although the true value is a representable nonzero number: a "
+    "tiny intermediate was flushed to 0 (work in the log domain or rescale), or every digit "
+    "cancelled (1 + tiny rounds to 1; a difference of nearly equal numbers).",
+    "accuracy": "the value is outside the tolerance: if it is far off, the formula differs from "
+    "the contract's (work through the input above by hand); if it is close, look for a "
+    "subtraction of nearly equal numbers (cancellation) or a step that rounds to a narrower "
+    "format.",
     "wrong value": "the value differs from the contract's; work through the input above by "
     "hand and compare each step with your code.",
     "wrong index": "check how you number the steps or entries: the contract counts from 0.",
@@ -169,13 +173,13 @@ def conduct_note(label: str, warnings: list[str], printed: str) -> str:
         more = f" (and {len(warnings) - 1} more)" if len(warnings) > 1 else ""
         lines.append(
             f"Note: on {label} your code emitted the warning {first!r}{more}. The value was "
-            f"judged as usual (a warning costs no points), but answer cells must not warn: "
+            f"judged as usual (a warning costs no points), but answer cells should not warn: "
             f"{warning_fix(first)}."
         )
     if printed.strip():
         shown = shorten(printed.strip(), 60)
         lines.append(
             f"Note: on {label} your code printed {shown}. Printing costs no points, but answer "
-            "cells must not print: remove the print (or move it to a cell of your own)."
+            "cells should not print: remove the print (or move it to a cell of your own)."
         )
     return "\n".join(lines)

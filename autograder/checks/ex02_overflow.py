@@ -551,7 +551,12 @@ CHECKS: dict[str, Check] = checks_dict(
                 hints=on(
                     WRONG,
                     ACCURACY,
-                    hint="clip with the eps argument the caller passes, not a constant.",
+                    INF,
+                    hint=(
+                        "clip with the eps argument the caller passes, not a constant, and do not "
+                        "clamp the logs yourself: with eps = 1e-50, y = 1 and p = 0 the loss is "
+                        "-log(1e-50) = 115.13 (PyTorch's binary_cross_entropy clamps it at 100)."
+                    ),
                 ),
                 section=GUARD,
             ),

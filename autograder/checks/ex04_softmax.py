@@ -561,6 +561,7 @@ CHECKS: dict[str, Check] = checks_dict(
                     OVERFLOW,
                     INF,
                     NAN,
+                    ACCURACY,
                     hint=(
                         "never form probabilities: log(softmax(x)) underflows to log(0) = -inf and "
                         "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
@@ -611,6 +612,7 @@ CHECKS: dict[str, Check] = checks_dict(
                     OVERFLOW,
                     INF,
                     NAN,
+                    ACCURACY,
                     hint="σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
                     "-inf, and exp(-x) overflows for very negative x; use the stable form "
                     "max(x, 0) - x·y + log1p(exp(-|x|)).",

@@ -132,7 +132,8 @@ def value_case(grads: list[np.ndarray], clip_value: float, *, fresh: bool = Fals
         if fresh and outcome.get("aliased"):
             return Problem(
                 "returned an array that shares memory with an input gradient; return new "
-                "arrays, so that changing the result cannot change the caller's gradients"
+                "arrays, so that changing the result cannot change the caller's gradients",
+                MUTATION,
             )
         return None
 
@@ -230,7 +231,8 @@ def norm_case(
         if fresh and outcome.get("aliased"):
             return Problem(
                 "returned an array that shares memory with an input gradient; return new "
-                "arrays even when no clipping is needed"
+                "arrays even when no clipping is needed",
+                MUTATION,
             )
         return None
 
