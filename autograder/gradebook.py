@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.assignment import AssignmentSpec, cell_source, nbgrader_metadata
-from autograder.course import nbgrader
+from autograder.course import nbgrader, put_tools_on_path
 from autograder.results import ERROR, StudentResult
 
 
@@ -45,6 +45,7 @@ class GradebookWriter:
         self.assignment = spec.assignment
         source = self.course_root / "source" / spec.assignment / f"{spec.assignment}.ipynb"
         self.source_cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        put_tools_on_path()  # a new gradebook runs `alembic` by name
         self.gradebook = Gradebook(f"sqlite:///{self.course_root / 'gradebook.db'}")
         try:
             self.gradebook.find_assignment(self.assignment)
