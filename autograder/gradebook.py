@@ -134,6 +134,9 @@ class GradebookWriter:
         atomic_write(folder / f"{self.assignment}.ipynb", json.dumps(autograded, indent=1))
         if result.timestamp:
             atomic_write(folder / "timestamp.txt", result.timestamp)
+        secret = Path(result.origin).parent / "submission_secret.txt"
+        if secret.is_file():  # nbgrader's release_feedback names the student's feedback by it
+            atomic_write(folder / secret.name, secret.read_text(encoding="utf-8")[:1024])
 
 
 def _test_cell(source_cell: dict, graded) -> dict:

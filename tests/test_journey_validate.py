@@ -16,17 +16,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from journey_notebooks import OVERFLOWING_LOGSUMEXP, completed
 
 from autograder.assignment import load_spec, nbgrader_metadata
 from autograder.checks import ASSIGNMENTS
 from autograder.course import COURSE_ROOT, copy_course, generate, nbgrader
 
 pytestmark = pytest.mark.nbgrader
-
-OVERFLOWING_LOGSUMEXP = """
-def logsumexp(x, axis=None, keepdims=False):
-    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
-"""
 
 # A correct log_product that lets NumPy warn about log(0) and also prints to stderr.
 WARNING_LOG_PRODUCT = """
@@ -39,23 +35,6 @@ def log_product(probs):
     print("computing a log product", file=sys.stderr)
     return float(np.sum(np.log(probs)))
 """
-
-
-def completed(course: Path, assignment: str, **answers: str) -> nbformat.NotebookNode:
-    """The released notebook with every answer cell holding the instructor's answer, except the
-    cells (by grade id) given in ``answers``."""
-    source = nbformat.read(course / "source" / assignment / f"{assignment}.ipynb", as_version=4)
-    model = {
-        cell.metadata.nbgrader["grade_id"]: cell.source
-        for cell in source.cells
-        if cell.metadata.get("nbgrader", {}).get("solution")
-    }
-    released = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
-    for cell in released.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in model:
-            cell.source = answers.get(grade_id, model[grade_id])
-    return released
 
 
 def validate(course: Path, notebook: nbformat.NotebookNode, name: str) -> str:
