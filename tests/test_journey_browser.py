@@ -52,8 +52,10 @@ def jupyterlab(root: Path, home: Path, log: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root"]
     command += [f"--ServerApp.port={port}", "--ServerApp.ip=127.0.0.1"]
     command += ["--ServerApp.port_retries=0", f"--IdentityProvider.token={token}"]
-    command += [f"--ServerApp.root_dir={root}", "--LabApp.news_url=None"]
-    home.mkdir(parents=True, exist_ok=True)
+    command += [f"--ServerApp.root_dir={root}"]
+    settings = home / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)  # no "get notified about Jupyter news?" toast
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     environment = dict(
         tools_environment(), HOME=str(home), JUPYTER_CONFIG_DIR=str(home / ".jupyter")
     )

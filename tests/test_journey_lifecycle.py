@@ -110,5 +110,9 @@ def test_release_fetch_submit_collect_grade_feedback(tmp_path):
     for student, home in homes.items():
         student_nbgrader(home, "fetch_feedback", ASSIGNMENT, f"--student={student}")
         (page,) = (home / ASSIGNMENT / "feedback").glob(f"*/{ASSIGNMENT}.html")
+        feedback = page.read_text(encoding="utf-8")
         score = float(rows[student]["score"])
-        assert score_in(page.read_text(encoding="utf-8")) == f"{score:.1f} / {total:.1f}"
+        assert score_in(feedback) == f"{score:.1f} / {total:.1f}"
+    bob = html.unescape(next((homes["bob"] / ASSIGNMENT / "feedback").glob("*/*.html")).read_text())
+    assert "logsumexp, group 'large'" in bob  # what failed, on which input, why
+    assert "Likely cause:" in bob and "Re-read: Chapter 3" in bob
