@@ -155,8 +155,8 @@ def load_spec(course_root: Path, assignment: str) -> AssignmentSpec:
     tests, manual = [], []
     for cell in notebook["cells"]:
         metadata = nbgrader_metadata(cell)
-        if not metadata.get("grade"):
-            continue
+        if not metadata.get("grade") or metadata.get("points") == 0:
+            continue  # not graded, or a visible test (worth nothing; `nbgrader validate` runs it)
         grade_id, points = metadata["grade_id"], float(metadata["points"])
         if metadata.get("solution"):
             manual.append(ManualCell(grade_id, points))

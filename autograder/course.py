@@ -7,6 +7,7 @@ temporary copy without touching the instructor's gradebook.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -32,11 +33,43 @@ class NbgraderError(RuntimeError):
     """An nbgrader command failed; the message holds its output."""
 
 
+def tools_environment() -> dict[str, str]:
+    """A copy of this process's environment whose ``PATH`` starts with the running
+    interpreter's ``bin`` directory (unless already on it).
+
+    nbgrader runs tools such as ``alembic`` by name; with this environment a child finds the
+    ones installed beside the interpreter even when the environment was never activated (a
+    Makefile, a cron job or an IDE calling ``venv/bin/python``). An unset ``PATH`` becomes
+    just that directory.
+    """
+    environment = dict(os.environ)
+    tools = str(Path(sys.executable).parent)
+    entries = [entry for entry in environment.get("PATH", "").split(os.pathsep) if entry]
+    if tools not in entries:
+        entries.insert(0, tools)
+    environment["PATH"] = os.pathsep.join(entries)
+    return environment
+
+
+def put_tools_on_path() -> None:
+    """Put the running interpreter's ``bin`` directory on this process's own ``PATH``, for the
+    tools nbgrader starts from inside this process (``Gradebook`` runs ``alembic`` when it
+    creates a gradebook)."""
+    os.environ["PATH"] = tools_environment()["PATH"]
+
+
 def nbgrader(course_root: Path, *args: str, timeout: float = 1800) -> str:
-    """Run ``nbgrader ARGS`` in ``course_root``; return its output, ``NbgraderError`` on failure."""
+    """Run ``nbgrader ARGS`` in ``course_root`` (with :func:`tools_environment`); return its
+    output, ``NbgraderError`` on failure."""
     command = [sys.executable, "-m", "nbgrader", *args]
     done = subprocess.run(
-        command, cwd=course_root, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        cwd=course_root,
+        env=tools_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     output = done.stdout + done.stderr
     if done.returncode != 0 or "[ERROR]" in output:
@@ -81,6 +114,7 @@ def gradebook_scores(course_root: Path, assignment: str) -> dict[str, dict[str, 
     """
     from nbgrader.api import Gradebook
 
+    put_tools_on_path()
     with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gradebook:
         scores = {}
         for submission in gradebook.assignment_submissions(assignment):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.assignment import AssignmentSpec, cell_source, nbgrader_metadata
-from autograder.course import nbgrader
+from autograder.course import nbgrader, put_tools_on_path
 from autograder.results import ERROR, StudentResult
 
 
@@ -45,6 +45,7 @@ class GradebookWriter:
         self.assignment = spec.assignment
         source = self.course_root / "source" / spec.assignment / f"{spec.assignment}.ipynb"
         self.source_cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        put_tools_on_path()  # a new gradebook runs `alembic` by name
         self.gradebook = Gradebook(f"sqlite:///{self.course_root / 'gradebook.db'}")
         try:
             self.gradebook.find_assignment(self.assignment)
@@ -133,6 +134,9 @@ class GradebookWriter:
         atomic_write(folder / f"{self.assignment}.ipynb", json.dumps(autograded, indent=1))
         if result.timestamp:
             atomic_write(folder / "timestamp.txt", result.timestamp)
+        secret = Path(result.origin).parent / "submission_secret.txt"
+        if secret.is_file():  # nbgrader's release_feedback names the student's feedback by it
+            atomic_write(folder / secret.name, secret.read_text(encoding="utf-8")[:1024])
 
 
 def _test_cell(source_cell: dict, graded) -> dict:
