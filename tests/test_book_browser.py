@@ -414,19 +414,34 @@ def test_buttons_point_at_the_configured_repository(book, name):
         assert facts["issues"][0].startswith(f"{ADDRESS.repository}/issues/new?")
 
 
+# Every result of the search shown with its excerpt.
+EXCERPTS_SHOWN = """() => {
+    const results = document.querySelectorAll("#search-results ul.search li");
+    return results.length > 0
+        && results.length === document.querySelectorAll("#search-results li p.context").length;
+}"""
+
+
 @pytest.mark.book
-def test_search_finds_a_chapter(book):
-    query = "search.html?q=subnormal"
+def test_search_finds_a_chapter_and_typesets_the_excerpts(book):
+    query = (
+        "search.html?q=subnormal"  # chapter 1's subject; excerpts from chapters 3, 5, 7 hold TeX
+    )
     visit = Visit(query)
     page = open_offline(book.context, book.site + query, visit)
-    page.wait_for_selector("#search-results ul.search li a")
+    page.wait_for_function(EXCERPTS_SHOWN)
+    page.evaluate(SETTLE)
     results = page.eval_on_selector_all(
-        "#search-results ul.search li a", "as => as.map(a => a.href)"
+        "#search-results ul.search li > a", "a => a.map(a => a.href)"
     )
+    facts = page.evaluate(COLLECT)
     page.close()
     with screenshot_on_failure(book, query):
         assert any(url.endswith("chapters/01_floating_point.html") for url in results), results
         assert not (visit.blocked_requests or visit.failed_requests or visit.console_errors), visit
+        raw = [token for token in RAW_TEX if token in facts["text"]]
+        assert not raw, f"raw TeX {raw} in the search results"
+        assert facts["containers"] > 0 and not facts["tex_errors"] and not facts["raw_macros"]
 
 
 # ----------------------------------------------------------------------------------------------

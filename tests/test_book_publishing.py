@@ -287,3 +287,31 @@ def test_binder_uses_python_311_and_the_cpu_build_of_torch():
     lines = (BINDER / "requirements.txt").read_text().splitlines()
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in lines
     assert not (BINDER / "environment.yml").exists() and not (BINDER / "setup.py").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# The book's own Sphinx extension
+
+
+def test_repeated_inline_scripts_are_dropped_once_each():
+    from sphinx.builders.html._assets import _JavaScript
+
+    sys.path.insert(0, str(REPOSITORY / "_ext"))
+    try:
+        from book_assets import unique_scripts
+    finally:
+        sys.path.remove(str(REPOSITORY / "_ext"))
+    thebe = 'const THEBE_JS_URL = "x"'
+    scripts = [
+        _JavaScript("_static/doctools.js", priority=200),
+        _JavaScript(None, body=thebe),  # as sphinx-thebe registers it
+        _JavaScript("_static/sphinx-thebe.js", **{"async": "async"}),
+        _JavaScript("", body=thebe),  # the builder's second copy
+        _JavaScript("", body="let other = 1;"),
+        _JavaScript("", body=thebe, priority=800),  # another priority: a different script
+    ]
+    kept = unique_scripts(scripts)
+    assert [script.attributes.get("body") for script in kept] == [
+        None, thebe, None, "let other = 1;", thebe
+    ]  # fmt: skip
+    assert kept[1] is scripts[1]
