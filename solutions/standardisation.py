@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from solutions._sums import sum_of_squares
+
 __all__ = ["fit_standardiser", "standardise", "welford", "fit_linear_regression_gd"]
 
 
@@ -59,6 +61,49 @@ def _column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         correction = np.mean(dev, axis=0)
         var_s = np.maximum(np.mean(dev * dev, axis=0) - correction * correction, 0.0)
         return np.ldexp(first, e), np.ldexp(correction, e), var_s, e
+
+
+# The unscaled batch statistics are trusted when the data's scale (the larger of |mean| and the
+# root-mean-square deviation) is at least this: squares that underflow are then at most
+# 2**-1074 each against a sum of squares of at least 2**-600, negligible.
+_SMALLEST_UNSCALED = 2.0**-300
+
+
+def _batch_stats(b: np.ndarray) -> tuple[float, float, float]:
+    """Mean as ``hi + lo`` and population variance of a non-empty 1-D batch (see ``welford``).
+
+    Tries :func:`_fast_batch_stats`; falls back to the rescaled :func:`_column_stats`.
+    """
+    fast = _fast_batch_stats(b)
+    if fast is not None:
+        return fast
+    hi, lo, var_s, e = _column_stats(b.reshape(-1, 1))
+    with np.errstate(over="ignore", under="ignore"):
+        var = float(np.ldexp(var_s[0], 2 * int(e[0])))
+    return float(hi[0]), float(lo[0]), var
+
+
+def _fast_batch_stats(b: np.ndarray) -> tuple[float, float, float] | None:
+    """The corrected two-pass statistics of a 1-D batch without rescaling, or None.
+
+    Four passes over one float64 copy (sum, subtract in place, sum, sum of squares). This is
+    what :func:`_column_stats` computes, up to the order of summation, whenever nothing
+    overflows and the data are not so small that squares underflow; None (use the rescaled
+    computation) when a result is not finite (an inf or NaN entry, or an overflow) or the
+    data's scale is below ``_SMALLEST_UNSCALED`` (which includes an all-zero batch).
+    """
+    n = b.shape[0]
+    with np.errstate(all="ignore"):
+        dev = b.astype(np.float64)  # a copy even for float64: it is overwritten below
+        first = float(np.sum(dev)) / n
+        np.subtract(dev, first, out=dev)
+        correction = float(np.sum(dev)) / n
+        mean_square = sum_of_squares(dev) / n
+    if not (math.isfinite(first) and math.isfinite(mean_square)):
+        return None
+    if max(abs(first), math.sqrt(mean_square)) < _SMALLEST_UNSCALED:
+        return None
+    return first, correction, max(mean_square - correction * correction, 0.0)
 
 
 def _two_sum(a: float, b: float) -> tuple[float, float]:
@@ -208,10 +253,7 @@ def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
         nb = b.shape[0]
         if nb == 0:
             continue
-        stats = _column_stats(b.reshape(-1, 1))
-        b_hi, b_lo = float(stats[0][0]), float(stats[1][0])
-        with np.errstate(over="ignore", under="ignore"):
-            b_var = float(np.ldexp(stats[2][0], 2 * int(stats[3][0])))
+        b_hi, b_lo, b_var = _batch_stats(b)
         if n == 0:
             n, var = nb, b_var
             hi, lo = _two_sum(b_hi, b_lo) if math.isfinite(b_hi) else (b_hi, 0.0)
