@@ -13,7 +13,10 @@ Two numerical ideas carry the module:
   mean = m_a + delta * n_b / n and v = (n_a v_a + n_b v_b) / n + delta^2 n_a n_b / n^2.
 
 All statistics are accumulated in float64 on data scaled by an exact power of two, so neither the
-sums nor the squares overflow or underflow for any finite input.
+sums nor the squares overflow or underflow for any finite input. ``welford`` first tries each
+batch without the scaling (four passes over one float64 copy) and scales only when a sum
+overflowed or the data are so small that squares could underflow; both give the same result up
+to the order of summation.
 """
 
 from __future__ import annotations
@@ -214,8 +217,8 @@ def standardise(X: Any, mean: Any, scale: Any) -> np.ndarray:
 def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
     """Streaming count, mean and population variance over batches, merged stably.
 
-    Each batch's statistics are computed with the corrected two-pass algorithm (float64, exact
-    power-of-two rescaling) and merged into the running ones with Chan et al.'s parallel
+    Each batch's statistics are computed with the corrected two-pass algorithm (float64, with
+    exact power-of-two rescaling when the batch needs it) and merged into the running ones with Chan et al.'s parallel
     formulas, so the result is accurate with large offsets (1e9 + N(0, 1)) and the iterable is
     consumed exactly once (generators work).
 
