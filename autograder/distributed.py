@@ -26,6 +26,7 @@ worker dies is run again elsewhere by the scheduler; after the scheduler's
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import json
 import logging
@@ -87,8 +88,10 @@ class Task:
     grader_version: str
 
 
+@functools.cache
 def grader_version() -> str:
-    """A hash of the code that decides grades (checks, harness, sandbox, reference solutions)."""
+    """A hash of the code that decides grades (checks, harness, sandbox, reference solutions),
+    as it was on disk when this process first asked (about when it imported that code)."""
     return _fingerprint(b"")
 
 
