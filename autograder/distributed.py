@@ -66,6 +66,7 @@ from autograder.submissions import Submission, find_submissions
 
 LOCAL = "local:"
 CONNECT_SECONDS = 30
+REFILL_EVERY = 32  # results between two looks at the cluster's size (workers may join later)
 
 
 class DistributedError(RuntimeError):
@@ -253,13 +254,13 @@ def grade_batch_distributed(
     try:
         with GradebookWriter(options.course_root, spec) as writer:
             progress = _progress(len(found), options.progress)
-            queue: list[_Item] = []
+            queue: list[Submission] = []  # read again when sent: only tasks in flight are held
             for submission in found:
                 item = _read(submission)
                 path = results_dir / f"{submission.student_id}.json"
                 saved = _load_saved(path, spec.fingerprint, item.digest)
                 if saved is None:
-                    queue.append(item)
+                    queue.append(submission)
                     continue
                 writer.record(saved, _notebook(item.data), submitted=item.data is not None)
                 results[saved.student_id] = saved
@@ -274,7 +275,8 @@ def grade_batch_distributed(
                 results[result.student_id] = result
                 progress.update(1)
 
-            def submit(item: _Item):
+            def submit(submission: Submission):
+                item = _read(submission)
                 task = Task(
                     spec,
                     item.submission.student_id,
@@ -294,16 +296,26 @@ def grade_batch_distributed(
 
             items: dict[str, tuple[Any, _Item]] = {}
             waiting = iter(queue)
-            window = _in_flight(client)
-            running = as_completed([submit(item) for item in itertools.islice(waiting, window)])
+            running = as_completed()
+
+            def top_up() -> None:
+                """Keep as many tasks in flight as the cluster (which may grow) can use."""
+                room = _in_flight(client) - len(items)
+                for following in itertools.islice(waiting, max(room, 0)):
+                    running.add(submit(following))
+
+            top_up()
             try:
-                for future in running:
+                for done, future in enumerate(running, start=1):
                     _, item = items.pop(future.key)
                     save(item, _outcome(future, spec, item, KilledWorker))
                     future.release()
-                    following = next(waiting, None)
-                    if following is not None:
-                        running.add(submit(following))
+                    if done % REFILL_EVERY == 0 or len(items) < 2:
+                        top_up()
+                    else:  # one out, one in
+                        following = next(waiting, None)
+                        if following is not None:
+                            running.add(submit(following))
             except BaseException:
                 client.cancel([future for future, _ in items.values()])
                 raise
