@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: COURSE_ROOT/grades/ASSIGNMENT)",
     )
     grade.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    grade.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="grade on a Dask cluster instead of --jobs: tcp://HOST:PORT of a running `dask "
+        "scheduler`, or local:N for N worker processes on this machine (see README)",
+    )
     _add_limits(grade)
     check = commands.add_parser(
         "check",
@@ -153,7 +160,18 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
         isolate=not args.no_sandbox,
         progress=not args.no_progress,
     )
-    batch = grade_batch(args.assignment, args.submissions, options)
+    if args.scheduler is not None:
+        from autograder.distributed import DistributedError, grade_batch_distributed
+
+        try:
+            batch = grade_batch_distributed(
+                args.assignment, args.submissions, options, args.scheduler
+            )
+        except DistributedError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    else:
+        batch = grade_batch(args.assignment, args.submissions, options)
     print(batch.summary)
     print(f"graded now: {batch.graded_now}, reused from an earlier run: {batch.reused}")
     print(f"grades: {batch.csv}\nfeedback: {out / 'feedback'}")

@@ -163,3 +163,16 @@ def _not_graded(
     ]
     result.seconds = time.perf_counter() - start
     return result
+
+
+def not_graded_result(spec: AssignmentSpec, submission: Submission, problem: str) -> StudentResult:
+    """The result for a submission that cannot be graded (``problem`` says why; score 0)."""
+    result = StudentResult(
+        submission.student_id,
+        NOT_GRADED,
+        spec.max_score,
+        origin=submission.origin,
+        fingerprint=spec.fingerprint,
+        timestamp=submission.timestamp,
+    )
+    return _not_graded(spec, result, problem, time.perf_counter())

@@ -48,6 +48,25 @@ def _logsumexp_last_axis(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(amax), out, amax)
 
 
+def _logsumexp_all(a: np.ndarray) -> np.floating:
+    """log Σ exp over every element of a non-empty array, as a scalar of its dtype.
+
+    The same arithmetic as :func:`_logsumexp_last_axis` on one slice, without the index arrays
+    of the general form (the full reduction is the common case, and that bookkeeping cost about
+    a fifth of it). NaN, +inf and all -inf give NaN, +inf and -inf.
+    """
+    flat = a.reshape(-1)
+    idx = int(np.argmax(flat))  # the first NaN wins
+    amax = flat[idx]
+    if not np.isfinite(amax):
+        return amax  # NaN -> NaN, +inf -> +inf, -inf -> every entry is -inf -> -inf
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        buf = np.subtract(flat, amax)
+        np.exp(buf, out=buf)
+        buf[idx] = 0.0
+        return np.log1p(np.sum(buf)) + amax
+
+
 def logsumexp(
     x: ArrayLike, axis: int | tuple[int, ...] | None = None, keepdims: bool = False
 ) -> np.ndarray | np.floating:
@@ -95,6 +114,8 @@ def logsumexp(
 
     if reduced == 0:
         out = np.full(kept_shape, -np.inf, dtype=a.dtype)
+    elif not others:
+        out = np.full(kept_shape, _logsumexp_all(a), dtype=a.dtype)
     elif len(axes) == 1:
         # Reduce one axis in place of the last one: no copy of the data is made.
         moved = np.moveaxis(a, axes[0], -1)

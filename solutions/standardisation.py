@@ -13,7 +13,10 @@ Two numerical ideas carry the module:
   mean = m_a + delta * n_b / n and v = (n_a v_a + n_b v_b) / n + delta^2 n_a n_b / n^2.
 
 All statistics are accumulated in float64 on data scaled by an exact power of two, so neither the
-sums nor the squares overflow or underflow for any finite input.
+sums nor the squares overflow or underflow for any finite input. ``welford`` first tries each
+batch without the scaling (four passes over one float64 copy) and scales only when a sum
+overflowed or the data are so small that squares could underflow; both give the same result up
+to the order of summation.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+
+from solutions._sums import sum_of_squares
 
 __all__ = ["fit_standardiser", "standardise", "welford", "fit_linear_regression_gd"]
 
@@ -59,6 +64,49 @@ def _column_stats(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         correction = np.mean(dev, axis=0)
         var_s = np.maximum(np.mean(dev * dev, axis=0) - correction * correction, 0.0)
         return np.ldexp(first, e), np.ldexp(correction, e), var_s, e
+
+
+# The unscaled batch statistics are trusted when the data's scale (the larger of |mean| and the
+# root-mean-square deviation) is at least this: squares that underflow are then at most
+# 2**-1074 each against a sum of squares of at least 2**-600, negligible.
+_SMALLEST_UNSCALED = 2.0**-300
+
+
+def _batch_stats(b: np.ndarray) -> tuple[float, float, float]:
+    """Mean as ``hi + lo`` and population variance of a non-empty 1-D batch (see ``welford``).
+
+    Tries :func:`_fast_batch_stats`; falls back to the rescaled :func:`_column_stats`.
+    """
+    fast = _fast_batch_stats(b)
+    if fast is not None:
+        return fast
+    hi, lo, var_s, e = _column_stats(b.reshape(-1, 1))
+    with np.errstate(over="ignore", under="ignore"):
+        var = float(np.ldexp(var_s[0], 2 * int(e[0])))
+    return float(hi[0]), float(lo[0]), var
+
+
+def _fast_batch_stats(b: np.ndarray) -> tuple[float, float, float] | None:
+    """The corrected two-pass statistics of a 1-D batch without rescaling, or None.
+
+    Four passes over one float64 copy (sum, subtract in place, sum, sum of squares). This is
+    what :func:`_column_stats` computes, up to the order of summation, whenever nothing
+    overflows and the data are not so small that squares underflow; None (use the rescaled
+    computation) when a result is not finite (an inf or NaN entry, or an overflow) or the
+    data's scale is below ``_SMALLEST_UNSCALED`` (which includes an all-zero batch).
+    """
+    n = b.shape[0]
+    with np.errstate(all="ignore"):
+        dev = b.astype(np.float64)  # a copy even for float64: it is overwritten below
+        first = float(np.sum(dev)) / n
+        np.subtract(dev, first, out=dev)
+        correction = float(np.sum(dev)) / n
+        mean_square = sum_of_squares(dev) / n
+    if not (math.isfinite(first) and math.isfinite(mean_square)):
+        return None
+    if max(abs(first), math.sqrt(mean_square)) < _SMALLEST_UNSCALED:
+        return None
+    return first, correction, max(mean_square - correction * correction, 0.0)
 
 
 def _two_sum(a: float, b: float) -> tuple[float, float]:
@@ -169,8 +217,8 @@ def standardise(X: Any, mean: Any, scale: Any) -> np.ndarray:
 def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
     """Streaming count, mean and population variance over batches, merged stably.
 
-    Each batch's statistics are computed with the corrected two-pass algorithm (float64, exact
-    power-of-two rescaling) and merged into the running ones with Chan et al.'s parallel
+    Each batch's statistics are computed with the corrected two-pass algorithm (float64, with
+    exact power-of-two rescaling when the batch needs it) and merged into the running ones with Chan et al.'s parallel
     formulas, so the result is accurate with large offsets (1e9 + N(0, 1)) and the iterable is
     consumed exactly once (generators work).
 
@@ -208,10 +256,7 @@ def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
         nb = b.shape[0]
         if nb == 0:
             continue
-        stats = _column_stats(b.reshape(-1, 1))
-        b_hi, b_lo = float(stats[0][0]), float(stats[1][0])
-        with np.errstate(over="ignore", under="ignore"):
-            b_var = float(np.ldexp(stats[2][0], 2 * int(stats[3][0])))
+        b_hi, b_lo, b_var = _batch_stats(b)
         if n == 0:
             n, var = nb, b_var
             hi, lo = _two_sum(b_hi, b_lo) if math.isfinite(b_hi) else (b_hi, 0.0)

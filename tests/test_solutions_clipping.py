@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from fractions import Fraction
 
@@ -311,3 +312,47 @@ def test_sgd_bad_arguments(kwargs, match):
 def test_sgd_wrong_gradient_shape():
     with pytest.raises(ValueError, match=r"shape \(3,\) at step 0.*\(2,\)"):
         sgd_with_clipping(lambda t, s: np.ones(3), np.ones(2), 0.1, 3)
+
+
+# ------------------------------------------------- fast unscaled norm and its scaled fallback
+
+
+@pytest.mark.parametrize(
+    "arrays",
+    [
+        [np.full(3, 1e200)],  # squares overflow
+        [np.full(3, 1e-200), np.zeros(2)],  # squares underflow
+        [np.zeros(4), np.zeros((0, 2))],  # all zero
+        [np.array([1.0, np.inf])],  # not finite
+        [np.array([np.nan])],
+    ],
+)
+def test_fast_norm_declines_and_the_scaled_norm_decides(arrays):
+    from solutions import clipping
+
+    assert strict(clipping._fast_global_norm, arrays) is None
+    norm, _ = clipping._global_norm(arrays)
+    if np.isfinite(norm):
+        assert abs(mpmath.mpf(norm) - exact_norm(arrays)) <= 4 * 2.0**-53 * exact_norm(arrays)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_fast_norm_on_large_blocked_arrays_is_exact_to_a_few_ulps(dtype):
+    from solutions import clipping
+
+    rng = np.random.default_rng(5)
+    # sizes crossing the widening block and the row length, one non-contiguous view
+    wide = rng.normal(0, 3, (clipping._BLOCK + 1000, 3)).astype(dtype)
+    arrays = [rng.normal(0, 1, 2 * clipping._BLOCK + 77).astype(dtype), wide[:, 1], wide.T]
+    fast = strict(clipping._fast_global_norm, arrays)
+    assert fast is not None
+    # squares of float16/32/64 values summed exactly (fsum), then one correctly rounded sqrt
+    exact = math.sqrt(math.fsum(float(v) ** 2 for a in arrays for v in a.ravel()))
+    assert abs(fast - exact) <= 8 * 2.0**-53 * exact
+    clipped, norm = strict(clip_by_global_norm, arrays, 1.0)
+    assert norm == fast
+    coef = 1.0 / (exact + 1e-6)
+    for c, a in zip(clipped, arrays, strict=True):
+        assert c.dtype == dtype and c.shape == a.shape
+        want = a.astype(np.float64) * coef
+        assert np.all(np.abs(c - want) <= np.spacing(np.abs(want).astype(dtype)))

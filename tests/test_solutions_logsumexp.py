@@ -387,3 +387,23 @@ def test_online_logsumexp_bad_chunk():
         online_logsumexp([np.zeros(3), np.zeros((2, 2))])
     with pytest.raises(ValueError, match="chunk 0 must be a 1-D array; got shape \\(\\)"):
         online_logsumexp([np.float64(1.0)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_full_reduction_path_equals_the_axis_path(dtype):
+    # axis=None takes the flat path; one row reduced along axis 1 takes the general path
+    rng = np.random.default_rng(4)
+    for x in (
+        rng.normal(0, 10, 10_007).astype(dtype),
+        rng.normal(0, 10, (3, 5, 7)).astype(dtype),
+        np.array([-INF, -INF], dtype),
+        np.array([1.0, NAN, INF], dtype),
+        np.array([INF, 2.0], dtype),
+        np.array([7.5], dtype),
+    ):
+        full = _quiet(logsumexp, x)
+        general = _quiet(logsumexp, x.reshape(1, -1), axis=1)[0]
+        assert full.dtype == dtype
+        assert _same_special(float(full), float(general))
+        kept = _quiet(logsumexp, x, keepdims=True)
+        assert kept.shape == (1,) * x.ndim and _same_special(float(kept.ravel()[0]), float(full))

@@ -379,3 +379,52 @@ def test_welford_mean_of_subnormals_rounds_to_a_neighbour():
     # Found by hypothesis in CI: the exact mean 2**-1075 lies halfway between 0 and 2**-1074.
     n, m, v = strict(welford, iter([np.array([0.0, 5e-324])]))
     assert n == 2 and m in (0.0, 5e-324) and v == 0.0
+
+
+# ---------------------------------------- welford's unscaled batch statistics and the fallback
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        np.array([1e-310, 3e-310, 2e-310]),  # scale below the unscaled range
+        np.zeros(5),
+        np.tile([1e154, -1e154], 3),  # the sum of squares overflows
+        np.array([1.7e308, 1.7e308]),  # the sum overflows
+        np.array([1.0, np.nan]),
+        np.array([1.0, -np.inf]),
+    ],
+)
+def test_fast_batch_stats_declines_and_the_rescaled_stats_decide(batch):
+    from solutions import standardisation
+
+    assert strict(standardisation._fast_batch_stats, batch) is None
+    n, m, v = strict(welford, [batch])
+    if np.isfinite(batch).all():
+        em, ev = exact_mean_var(batch)
+        assert abs(Fraction(m) - em) <= 4 * U64 * abs(em) + Fraction(2.0**-1074)
+        assert abs(Fraction(v) - ev) <= 8 * U64 * ev + Fraction(2.0**-1074)
+    else:
+        assert not math.isfinite(m) or math.isnan(v)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_welford_fast_path_on_large_offset_batches_matches_exact(dtype):
+    from solutions import standardisation
+
+    rng = np.random.default_rng(9)
+    offset = 1e4 if dtype == np.float32 else 1e9
+    x = (offset + rng.standard_normal(300_001)).astype(dtype)
+    batches = np.array_split(x, 7)
+    assert all(standardisation._fast_batch_stats(b) is not None for b in batches)
+    n, m, v = strict(welford, iter(batches))
+    # exact mean and variance of the float values, from float64 sums with fsum (exact sums)
+    xs = x.astype(np.float64)
+    em = Fraction(math.fsum(xs)) / n
+    ev = (
+        sum((Fraction(float(d)) ** 2 for d in (xs - float(em))), Fraction(0)) / n
+        - (Fraction(math.fsum(xs - float(em))) / n) ** 2
+    )
+    assert n == x.size
+    assert abs(Fraction(m) - em) <= 4 * U64 * abs(em)
+    assert abs(Fraction(v) - ev) <= 64 * U64 * ev
