@@ -401,7 +401,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "extremes",
-                1,
+                2,
                 "the widest and narrowest formats (float64, e = 11 or e = 2)",
                 format_extremes,
                 "for e = 11 an intermediate such as 2^(b+1) = 2^1024 overflows a float64 "
@@ -444,7 +444,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "subnormal",
-                1,
+                2,
                 "zero and subnormal numbers",
                 ulp_subnormal,
                 "below the smallest normal 2^E_min the gap stops shrinking: for ±0 and every "
@@ -462,7 +462,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "nonfinite",
-                1,
+                2,
                 "the largest finite values, inf, NaN and values that overflow the dtype",
                 ulp_nonfinite,
                 "at the largest finite value the ULP is 2^(E_max - m), finite (np.spacing gives "
@@ -487,7 +487,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "zero",
-                1,
+                2,
                 "pairs across zero, +0 and -0",
                 between_zero,
                 "the sign bit makes the bit patterns of negative numbers jump: map a negative "
@@ -497,7 +497,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "large",
-                1,
+                2,
                 "distances of up to 2^64 steps (from -max to +max)",
                 between_large,
                 "the count from -max to +max does not fit a signed 64-bit integer: NumPy int64 "

@@ -346,7 +346,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "float32 inputs up to ±100 give float32 results, overflow trapped",
                 sigmoid_float32,
                 "float32's exp overflows already above about 88.72, so exp(100) is inf; "
@@ -401,7 +401,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "float32 inputs give float32 results, overflow trapped",
                 softplus_float32,
                 "float32's exp overflows above about 88.72; exponentiate only -|x| and keep "

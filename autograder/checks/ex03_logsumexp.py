@@ -247,7 +247,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "float32 inputs give float32 results",
                 lse_float32,
                 "float32 overflows in exp already at about 88.7; shift by the maximum and keep "

@@ -444,7 +444,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "float32 logits give float32 probabilities, overflow trapped",
                 softmax_float32,
                 _DTYPE_HINT,
@@ -493,7 +493,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "float32 logits give float32 results, overflow trapped",
                 log_softmax_float32,
                 _DTYPE_HINT,

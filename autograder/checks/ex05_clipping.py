@@ -638,7 +638,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "hard",
-                1,
+                3,
                 "spikes of 1e200 and gradients of 1e-200",
                 sgd_hard,
                 _NORM_HINT,

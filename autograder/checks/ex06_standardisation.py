@@ -419,7 +419,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "offset",
-                1,
+                2,
                 "data with a large offset",
                 standardise_offset,
                 "subtract the mean before dividing: X/scale - mean/scale subtracts two large, "

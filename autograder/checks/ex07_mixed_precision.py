@@ -826,7 +826,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "float32",
-                1,
+                2,
                 "the scale is a float32: growth that would overflow to inf is skipped",
                 scaler_float32,
                 "GradScaler stores the scale as a float32 and only grows it when the grown "
@@ -876,7 +876,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 "edges",
-                1,
+                2,
                 "zeros, all-zero and empty input, inf/NaN, overflow, the rounding threshold",
                 fraction_edges,
                 "only nonzero entries count (none at all gives 0.0); inf and values that "
