@@ -13,10 +13,12 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+from pathlib import Path
 
 import nbformat
+import pytest
 
-from autograder.course import COURSE_ROOT
+from autograder.course import COURSE_ROOT, released_notebooks
 
 HARD = {
     "ex01_floats": {
@@ -159,3 +161,10 @@ def rubric(notebook) -> str:
         return ""
     text = source[source.index(RUBRIC_START) : source.index("### END HIDDEN TESTS")]
     return "\n".join(line.removeprefix("#").removeprefix(" ") for line in text.splitlines())
+
+
+@pytest.fixture(scope="session")
+def released(tmp_path_factory) -> dict[str, Path]:
+    """The seven student notebooks, generated once per session with nbgrader."""
+    folder = tmp_path_factory.mktemp("released")
+    return {path.stem: path for path in released_notebooks(folder)}
