@@ -88,12 +88,12 @@ def hidden_groups(notebook) -> dict[str, list[tuple[str, float]]]:
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade") and not meta.get("solution"):
-            name, group = _split_test_id(meta["grade_id"], cell.source)
+            name, group = split_test_id(meta["grade_id"], cell.source)
             groups.setdefault(name, []).append((group, float(meta["points"])))
     return groups
 
 
-def _split_test_id(test_id: str, source: str) -> tuple[str, str]:
+def split_test_id(test_id: str, source: str) -> tuple[str, str]:
     """``(name, group)`` of the cell's ``autograder.check(assignment, name, variable, group)``."""
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "check":

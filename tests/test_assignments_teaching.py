@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
 import re
 import warnings
@@ -32,11 +33,14 @@ from teaching import (
     rubric,
     rubric_cell,
     source_notebook,
+    split_test_id,
 )
 
 from autograder.assignment import load_spec
 from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import COURSE_ROOT
+from autograder.course import COURSE_ROOT, copy_course
+from autograder.gradebook import GradebookWriter
+from autograder.results import CellResult, StudentResult
 from solutions.clipping import clip_by_global_norm, clip_by_value, sgd_with_clipping
 from solutions.floats import ulp
 from solutions.mixed_precision import round_to_bfloat16
@@ -94,6 +98,16 @@ def test_student_visible_headers_state_points_in_good_english(released, assignme
         if meta.get("grade") and not meta.get("solution"):
             header = test_cell.source.splitlines()[0]
             assert f"({points_text(meta['points'])})" in header, header
+            # the group's name, as the Points table lists it (questions have one group)
+            if not meta["grade_id"].startswith("test_q"):
+                group = hidden_group_of(assignment, meta["grade_id"])
+                assert f" ({group}): " in header, header
+
+
+def hidden_group_of(assignment: str, test_id: str) -> str:
+    """The check group a hidden test cell grades, read from the source notebook's call."""
+    source = cell(source_notebook(assignment), test_id).source
+    return split_test_id(test_id, source)[1]
 
 
 # --- rubrics -------------------------------------------------------------------------------------
@@ -329,3 +343,23 @@ def test_ex07_keys():
         scaler.update()
     assert torch.equal(before, model.weight.detach())  # the step was skipped
     assert scaler.get_scale() == 512.0 and scaler._get_growth_tracker() == 0
+
+
+def test_the_formgrader_notebook_of_the_course_grader_shows_the_rubric(released, tmp_path):  # noqa: F811
+    """What ``python -m autograder grade`` writes for the formgrader holds the rubric before the
+    student's written answer (``nbgrader autograde`` restores the same cell from its gradebook)."""
+    assignment = "ex03_logsumexp"
+    course = copy_course(tmp_path / "course")
+    spec = load_spec(course, assignment)
+    cells = [CellResult(t.grade_id, t.name, t.group, "", t.points, True) for t in spec.test_cells]
+    result = StudentResult("student", "graded", spec.max_score, cells=cells)
+    notebook = json.loads(released[assignment].read_text(encoding="utf-8"))
+    with GradebookWriter(course, spec) as writer:
+        writer._write_autograded(result, notebook)
+    shown = nbformat.read(course / "autograded" / "student" / assignment / f"{assignment}.ipynb", 4)
+    ids = [grade_id(c) for c in shown.cells]
+    before_answer = shown.cells[: ids.index("explain")]
+    holder = [c for c in before_answer if RUBRIC_START in c.source]
+    first_element = rubric(source_notebook(assignment)).splitlines()[2]
+    assert first_element.startswith("1 point")
+    assert holder and first_element in holder[0].source
