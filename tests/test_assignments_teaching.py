@@ -294,6 +294,21 @@ def test_ex04_keys():
     assert "below about $-104$ in float32 ($-745$ in float64)" in model_answer("ex04_softmax")
 
 
+def test_ex04_q3_shifted_softmax_is_more_accurate_for_large_logits():
+    mpmath = pytest.importorskip("mpmath")
+    x = 1e4 + np.random.default_rng(4).normal(0, 1, 200)
+    m = x.max()
+    divided = np.exp(x - m) / np.sum(np.exp(x - m))  # option (a)
+    via_lse = np.exp(x - (m + np.log(np.sum(np.exp(x - m)))))  # option (b)
+    with mpmath.workdps(50):
+        exact = [mpmath.exp(mpmath.mpf(float(v)) - float(m)) for v in x]
+        total = mpmath.fsum(exact)
+        reference = np.array([float(e / total) for e in exact])
+    error_a = np.max(np.abs(divided - reference) / reference)
+    error_b = np.max(np.abs(via_lse - reference) / reference)
+    assert error_a < 1e-15 < 1e-13 < error_b  # x - logsumexp(x) loses digits at 1e4
+
+
 def test_ex05_keys():
     (by_value,) = clip_by_value([np.array([30.0, 40.0])], 5.0)
     (by_norm,), norm = clip_by_global_norm([np.array([30.0, 40.0])], 5.0)
