@@ -69,10 +69,13 @@ def round_to_bfloat16(x: np.ndarray) -> np.ndarray:
             "(convert with np.asarray(x, dtype=np.float32))"
         )
     bits = x.view(np.uint32)  # a view of the input: only read from it
-    lsb = (bits >> np.uint32(16)) & np.uint32(1)
-    # uint32 arithmetic wraps modulo 2**32 without warnings; only NaNs can wrap, fixed below
-    rounded = (bits + (np.uint32(0x7FFF) + lsb)) & np.uint32(0xFFFF0000)
     is_nan = (bits & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    # Only a NaN pattern (above 0xFFFF7FFF) could carry out of 32 bits in the addition below, and
+    # integer overflow of a NumPy scalar (what a 0-d array's arithmetic can become) warns: replace
+    # the NaNs by 0 first, so that the sum never exceeds 0xFF807FFF, and put the NaN back after.
+    bits = np.where(is_nan, np.uint32(0), bits)
+    lsb = (bits >> np.uint32(16)) & np.uint32(1)
+    rounded = (bits + (np.uint32(0x7FFF) + lsb)) & np.uint32(0xFFFF0000)
     rounded = np.where(is_nan, _BF16_NAN_BITS, rounded).astype(np.uint32, copy=False)
     return rounded.view(np.float32).reshape(x.shape)
 

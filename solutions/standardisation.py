@@ -312,7 +312,8 @@ def fit_linear_regression_gd(
     Returns
     -------
     w : ndarray, shape (n_features,)
-        Weights in the original units, in X's floating dtype.
+        Weights in the original units, float64 whatever X's dtype (an exception to the rule
+        that a result keeps its input's dtype: the descent runs in float64).
     b : float
         Intercept in the original units.
         If ``lr`` is too large even for standardised features the iteration diverges and w, b
@@ -362,4 +363,4 @@ def fit_linear_regression_gd(
             b_s = b_s - rate * 2.0 * float(np.mean(residual))
         w = w_s / scale
         b = b_s - float(mean @ w)
-        return w.astype(x.dtype), float(b)
+        return w, float(b)

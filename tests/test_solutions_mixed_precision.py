@@ -117,6 +117,17 @@ def test_round_to_bfloat16_against_exact_rounding(x):
             assert gv == want and np.signbit(gv) == np.signbit(xv)
 
 
+@pytest.mark.parametrize("pattern", [0xFFFF8000, 0xFFFFFFFF, 0x7FFFFFFF, 0xFFC00001, 0x7F800001])
+def test_round_to_bfloat16_zero_d_nan_without_warning(pattern):
+    # adding the rounding bias to 0xFFFF8000 would carry out of 32 bits; as NumPy scalar
+    # arithmetic (a 0-d input) that overflow warns, so no NaN pattern may reach the addition
+    x = np.array(pattern, dtype=np.uint32).view(np.float32)
+    got = strict(round_to_bfloat16, x)
+    assert got.shape == () and got.dtype == np.float32
+    assert int(got.view(np.uint32)) == 0xFFFF0000
+    assert int(x.view(np.uint32)) == pattern  # the input is unchanged
+
+
 def test_round_to_bfloat16_shapes_and_errors():
     x = np.arange(12, dtype=np.float32).reshape(3, 4)[:, ::2] * np.float32(1.00390625)
     got = strict(round_to_bfloat16, x)

@@ -436,7 +436,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="extremes",
-                points=1,
+                points=2,
                 description="the widest and narrowest formats (float64, e = 11 or e = 2)",
                 make_cases=format_extremes,
                 hints=on(
@@ -497,7 +497,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="subnormal",
-                points=1,
+                points=2,
                 description="zero and subnormal numbers",
                 make_cases=ulp_subnormal,
                 hints=on(
@@ -528,7 +528,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="nonfinite",
-                points=1,
+                points=2,
                 description=(
                     "the largest finite values, inf, NaN and values that overflow the dtype"
                 ),
@@ -568,7 +568,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="zero",
-                points=1,
+                points=2,
                 description="pairs across zero, +0 and -0",
                 make_cases=between_zero,
                 hints=on(
@@ -584,7 +584,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="large",
-                points=1,
+                points=2,
                 description="distances of up to 2^64 steps (from -max to +max)",
                 make_cases=between_large,
                 hints=on(

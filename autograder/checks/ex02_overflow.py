@@ -412,7 +412,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="float32 inputs up to ±100 give float32 results, overflow trapped",
                 make_cases=sigmoid_float32,
                 hints=on(
@@ -494,7 +494,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="float32 inputs give float32 results, overflow trapped",
                 make_cases=softplus_float32,
                 hints=on(

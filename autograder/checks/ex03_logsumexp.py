@@ -279,7 +279,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="float32 inputs give float32 results",
                 make_cases=lse_float32,
                 hints=on(

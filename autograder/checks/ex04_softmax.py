@@ -472,7 +472,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="float32 logits give float32 probabilities, overflow trapped",
                 make_cases=softmax_float32,
                 hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),
@@ -527,7 +527,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="float32 logits give float32 results, overflow trapped",
                 make_cases=log_softmax_float32,
                 hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),

@@ -487,7 +487,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="offset",
-                points=1,
+                points=2,
                 description="data with a large offset",
                 make_cases=standardise_offset,
                 hints=on(

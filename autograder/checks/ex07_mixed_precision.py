@@ -902,7 +902,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="float32",
-                points=1,
+                points=2,
                 description="the scale is a float32: growth that would overflow to inf is skipped",
                 make_cases=scaler_float32,
                 hints=on(
@@ -977,7 +977,7 @@ CHECKS: dict[str, Check] = checks_dict(
             ),
             Group(
                 name="edges",
-                points=1,
+                points=2,
                 description=(
                     "zeros, all-zero and empty input, inf/NaN, overflow, the rounding threshold"
                 ),
