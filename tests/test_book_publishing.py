@@ -293,14 +293,18 @@ def test_binder_uses_python_311_and_the_cpu_build_of_torch():
 # The book's own Sphinx extension
 
 
+def book_extension(name: str):
+    """A module of the book's ``_ext/`` folder (Jupyter Book's ``local_extensions``)."""
+    spec = importlib.util.spec_from_file_location(name, REPOSITORY / "_ext" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_repeated_inline_scripts_are_dropped_once_each():
     from sphinx.builders.html._assets import _JavaScript
 
-    sys.path.insert(0, str(REPOSITORY / "_ext"))
-    try:
-        from book_assets import unique_scripts
-    finally:
-        sys.path.remove(str(REPOSITORY / "_ext"))
+    unique_scripts = book_extension("book_assets").unique_scripts
     thebe = 'const THEBE_JS_URL = "x"'
     scripts = [
         _JavaScript("_static/doctools.js", priority=200),
@@ -315,3 +319,47 @@ def test_repeated_inline_scripts_are_dropped_once_each():
         None, thebe, None, "let other = 1;", thebe
     ]  # fmt: skip
     assert kept[1] is scripts[1]
+
+
+def test_a_notebook_read_from_the_cache_is_written_with_its_outputs(tmp_path):
+    """What myst-nb 1.4.0 gets wrong on a cache hit: the written copy must have the outputs."""
+    from types import SimpleNamespace
+
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    extension = book_extension("executed_notebooks")
+    source = tmp_path / "book" / "chapters" / "01_x.ipynb"
+    source.parent.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1 + 1)")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(notebook, source)
+    executed = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    executed.cells[0].execution_count = 1
+    executed.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="2\n")]
+    cache = tmp_path / ".jupyter_cache"
+    get_cache(str(cache)).cache_notebook_bundle(
+        CacheBundleIn(executed, str(source)), check_validity=False
+    )
+    output = tmp_path / "jupyter_execute"
+    written = extension.executed_copy(str(output), "chapters/01_x")
+    assert written == output / "chapters" / "01_x.ipynb"
+    written.parent.mkdir(parents=True)
+    nbformat.write(notebook, written)  # what myst-nb leaves
+
+    def read(docname: str, mode: str = "cache") -> None:
+        config = SimpleNamespace(
+            execution_mode=mode, execution_cache_path=str(cache), output_folder=str(output)
+        )
+        env = SimpleNamespace(
+            mystnb_config=config,
+            docname=docname,
+            doc2path=lambda name: tmp_path / "book" / f"{name}.ipynb",
+        )
+        extension.write_cached_outputs(SimpleNamespace(env=env), None)
+
+    read("chapters/01_x", mode="off")  # no cache in use: myst-nb's copy stands
+    assert nbformat.read(written, as_version=4).cells[0].outputs == []
+    read("chapters/01_x")
+    cell = nbformat.read(written, as_version=4).cells[0]
+    assert cell.execution_count == 1 and cell.outputs[0].text == "2\n"
