@@ -2,7 +2,8 @@
 
 The build runs once per test session (the ``book_build`` fixture of ``conftest.py``), reusing the
 execution cache in ``_build/.jupyter_cache``: chapters are executed by the build only, never a
-second time by the tests, which read the executed notebooks from that cache.
+second time by the tests, which read the executed notebooks the build leaves in
+``_build/jupyter_execute`` (kept complete by the book's ``_ext/executed_notebooks.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from jupyter_cache import get_cache
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD = REPOSITORY / "_build"
@@ -31,11 +31,8 @@ NOTEBOOKS = [name for name in toc_files() if (REPOSITORY / f"{name}.ipynb").exis
 
 
 def executed(name: str) -> nbformat.NotebookNode:
-    # from the execution cache: where the build reuses a cached execution, myst-nb 1.4 writes
-    # the notebook to _build/jupyter_execute without its outputs
-    notebook = nbformat.read(REPOSITORY / f"{name}.ipynb", as_version=4)
-    _, merged = get_cache(BUILD / ".jupyter_cache").merge_match_into_notebook(notebook)
-    return merged
+    """The notebook ``name`` as the build executed it."""
+    return nbformat.read(BUILD / "jupyter_execute" / f"{name}.ipynb", as_version=4)
 
 
 def markdown(name: str) -> str:

@@ -20,7 +20,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from jupyter_cache import get_cache
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD = REPOSITORY / "_build"
@@ -44,17 +43,6 @@ BUILD_PATH = re.compile(r"/tmp/ipykernel|/work/|site-packages|\.pyenv")
 
 def source(name: str) -> nbformat.NotebookNode:
     return nbformat.read(REPOSITORY / f"{name}.ipynb", as_version=4)
-
-
-def executed(name: str) -> nbformat.NotebookNode:
-    """The page with the outputs of its execution, from the build's execution cache.
-
-    ``_build/jupyter_execute`` is no substitute: where the build reuses a cached execution,
-    myst-nb 1.4 writes the notebook there without its outputs.
-    """
-    cache = get_cache(BUILD / ".jupyter_cache")
-    _, notebook = cache.merge_match_into_notebook(source(name))
-    return notebook
 
 
 def markdown(name: str) -> str:
