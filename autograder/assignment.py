@@ -21,6 +21,7 @@ from autograder.sandbox import Request
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
+MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parent
 # Modules that present or store grades but cannot change one; the fingerprint ignores them.
@@ -266,14 +267,14 @@ def cell_labels(notebook: dict[str, Any]) -> dict[int, str]:
             continue
         code_number += 1
         if identifier is not None:
-            labels[number] = f'cell "{identifier}"'
+            labels[number] = f'cell "{identifier[:MAX_ID_CHARS]}"'
             continue
         count += 1
         nth = "" if count == 1 else f"{_ordinal(count)} "
         if anchor is not None:
-            labels[number] = f'the {nth}cell after "{anchor}"'
+            labels[number] = f'the {nth}cell after "{anchor[:MAX_ID_CHARS]}"'
         elif first is not None:
-            labels[number] = f'the {nth}cell before "{first}"'
+            labels[number] = f'the {nth}cell before "{first[:MAX_ID_CHARS]}"'
         else:
             labels[number] = f"code cell {code_number}"
     return labels

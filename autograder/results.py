@@ -31,6 +31,8 @@ from autograder.submissions import Submission
 
 GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered"
 STATUSES = (GRADED, TAMPERED, NOT_GRADED, ERROR)
+MAX_CELL_ERRORS = 100  # kept per student (each at most 500 characters)
+MAX_LISTED = 10  # cells named in the reason
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,13 @@ def grade_submission(
     if report.grader_failure:
         result.status = ERROR
         result.reasons.append(f"grader error: {report.grader_failure}")
-    result.cell_errors = {n: e for n, e in sorted(report.cell_errors.items()) if e}
+    errors = [(n, e) for n, e in sorted(report.cell_errors.items()) if e]
+    result.cell_errors = dict(errors[:MAX_CELL_ERRORS])
     result.cell_labels = {n: labels[n] for n in result.cell_errors if n in labels}
-    if result.cell_errors:
-        listed = ", ".join(result.label(n) for n in result.cell_errors)
-        result.reasons.append(f"cells that raised errors: {listed}")
+    if errors:
+        listed = ", ".join(result.label(n) for n, _ in errors[:MAX_LISTED])
+        more = f" and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
+        result.reasons.append(f"cells that raised errors: {listed}{more}")
     result.reasons.extend(report.problems)
     tampered = {c.name for c in spec.test_cells if c.variable in report.tampered_variables}
     if report.tampering:

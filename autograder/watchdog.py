@@ -71,8 +71,14 @@ def descendants(root: int, parents: dict[int, int]) -> list[int]:
     return found
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+INODE_BYTES = 1024  # what the kernel holds per file in a tmpfs (inode and dentry), roughly
+
+
 def resident_bytes(pid: int) -> int:
-    """The PSS of one process in bytes (0 if it ended or cannot be read)."""
+    """The PSS of one process in bytes; its RSS from ``statm`` (readable for any process) when
+    ``smaps_rollup`` cannot be read (a process that made itself non-dumpable hides it from a
+    non-root grader); 0 if it ended."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as rollup:
             for line in rollup:
@@ -80,20 +86,26 @@ def resident_bytes(pid: int) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def tmp_bytes(pid: int, size: int) -> int:
-    """Bytes used in the ``/tmp`` that process ``pid`` sees, if it is the sandbox's own tmpfs of
+    """Bytes held by the ``/tmp`` that process ``pid`` sees, if it is the sandbox's own tmpfs of
     ``size`` bytes (0 if it cannot be read, or while the sandbox is still being set up and the
-    process sees the host's ``/tmp``)."""
+    process sees the host's ``/tmp``): the blocks in use plus :data:`INODE_BYTES` per file, since
+    millions of empty files hold kernel memory that no block count shows."""
     try:
         stat = os.statvfs(f"/proc/{pid}/root/tmp")
     except OSError:
         return 0
     if stat.f_blocks * stat.f_frsize > size:
         return 0
-    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize
+    files = (stat.f_files - stat.f_ffree) * INODE_BYTES
+    return (stat.f_blocks - stat.f_bfree) * stat.f_frsize + files
 
 
 def measure(root: int, parents: dict[int, int], tmp_size: int) -> Usage:

@@ -42,6 +42,12 @@ for pid in children:
 ATTACKS = {
     # 16 processes x 100 MB of touched anonymous memory: 1.6 GB, 5x the budget
     "processes": FORK_EACH.format(n=16, allocate="hog = np.ones(100 * 2**20 // 8)"),
+    # the same from processes that made themselves non-dumpable (smaps_rollup hidden)
+    "hidden_processes": FORK_EACH.format(
+        n=16,
+        allocate="import ctypes; ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); "
+        "hog = np.ones(100 * 2**20 // 8)",
+    ),
     # 16 processes x 100 MB of shared anonymous mmap, written through
     "shared_mmap": FORK_EACH.format(
         n=16,
@@ -58,6 +64,9 @@ except OSError:
     pass
 """
     + FORK_EACH.format(n=4, allocate="hog = np.ones(100 * 2**20 // 8)"),
+    # 400 000 empty files: no block used, but kernel memory for each inode
+    "many_files": "import os\nos.mkdir('/tmp/d')\nfor n in range(400_000):\n"
+    "    open(f'/tmp/d/{n}', 'w').close()",
     "memfd": "import os\nfd = os.memfd_create('hog')\nos.write(fd, b'x' * 100 * 2**20)",
     "nested_tmpfs": """
 import subprocess
@@ -115,7 +124,7 @@ def test_no_route_holds_more_than_the_budget_for_long():
         f"watchdog {report.peak_memory.total / MB:.0f} MB; attempts of up to 1600 MB"
     )
     over = f"more than its memory budget of {BUDGET} MB"
-    for name in ("processes", "shared_mmap", "tmp_then_memory"):
+    for name in ("processes", "hidden_processes", "shared_mmap", "tmp_then_memory", "many_files"):
         assert over in errors[name], (name, errors[name])
     for name in ("memfd", "nested_tmpfs", "sysv_shm"):
         assert "PermissionError" in errors[name] or "not permitted" in errors[name], errors[name]

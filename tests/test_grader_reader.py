@@ -9,6 +9,7 @@ import copy
 import io
 import json
 import os
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -140,6 +141,8 @@ def test_cells_are_named_by_grade_id_or_the_answer_they_follow():
     assert labels[logsumexp + 2] == 'cell "logsumexp"'
     assert labels[logsumexp + 3] == 'the cell after "logsumexp"'
     assert labels[logsumexp + 4] == 'the 2nd cell after "logsumexp"'
+    long_id = {"cell_type": "code", "metadata": {"nbgrader": {"grade_id": "x" * 10**4}}}
+    assert cell_labels({"cells": [long_id]}) == {1: 'cell "' + "x" * 60 + '"'}
     bare = {"cells": [extra, {"cell_type": "markdown", "source": ""}, extra]}
     assert cell_labels(bare) == {1: "code cell 1", 3: "code cell 2"}
 
@@ -280,3 +283,59 @@ def test_a_student_the_grader_keeps_failing_on_is_recorded_not_retried_forever(
     assert "recording the result failed: ValueError" in final["carol"][1]
     assert "MemoryError" in final["dave"][1]
     assert not list(results.glob("*.try")) or (results / "bob.try").exists()
+
+
+def corrupted_class(folder: Path) -> dict[str, float | None]:
+    """Seeded corruptions of the instructor's notebook (which earns full marks) beside two
+    controls; the expected score per student (``None``: any, as long as it has a row)."""
+    import random
+
+    rng = random.Random(20261201)
+    blank = json.loads(SOURCE)
+    for cell in blank["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            cell["source"] = "pass"
+    students: dict[str, tuple[bytes, float | None]] = {
+        "control_full": (SOURCE, SPEC.max_score),
+        "control_blank": (json.dumps(blank).encode(), 0.0),
+    }
+    for n in range(4):
+        notebook = json.loads(SOURCE)
+        for _ in range(3):
+            path = [rng.randrange(10**6) for _ in range(rng.randrange(1, 5))]
+            junk = rng.choice([[], {}, None, 7, "x", [{"grade_id": []}], {"nbgrader": 1}])
+            notebook = corrupt(notebook, path, junk)
+        students[f"structure_{n}"] = (json.dumps(notebook).encode(), None)
+        data = bytearray(SOURCE)
+        for _ in range(4):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        students[f"bytes_{n}"] = (bytes(data), None)
+    for student, (data, _) in students.items():
+        (folder / student).mkdir(parents=True)
+        (folder / student / f"{A}.ipynb").write_bytes(data)
+    return {student: score for student, (_, score) in students.items()}
+
+
+@pytest.mark.grader
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="bubblewrap is not installed")
+def test_a_sandboxed_batch_of_corrupted_submissions_keeps_its_controls_exact(tmp_path):
+    from autograder.batch import BatchOptions, grade_batch
+    from autograder.course import copy_course
+    from autograder.sandbox import Limits
+
+    folder = tmp_path / "submitted"
+    expected = corrupted_class(folder)
+    options = BatchOptions(
+        copy_course(tmp_path / "course"),
+        tmp_path / "out",
+        jobs=2,
+        limits=Limits(timeout=10),
+        progress=False,
+    )
+    done = grade_batch(A, folder, options)
+    results = {r.student_id: r for r in done.results}
+    assert sorted(results) == sorted(expected)
+    for student, score in expected.items():
+        assert results[student].status in (GRADED, NOT_GRADED), results[student].reason
+        if score is not None:
+            assert results[student].score == score and results[student].status == GRADED
