@@ -186,7 +186,7 @@ class Channel:
         return True
 
     def _describe(self, kind: str, number: int | None) -> str:
-        what = f"a `{kind}` event"
+        what = f"{'an' if kind[0] in 'aeiou' else 'a'} `{kind}` event"
         if kind in ("cell", "cell_done"):
             return f"{what} for cell {number}"
         return f"{what} for request {number}" if number is not None else what

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ class GradebookWriter:
         graded = {cell.grade_id: cell for cell in result.cells}
         source_cells = {grade_id(cell): cell for cell in self.source_cells if grade_id(cell)}
         cells, seen, given = [], set(), set()
+        given_ids = {source_cells[i].get("id") for i in graded if i in source_cells}
         for number, cell in enumerate(notebook["cells"], start=1):
             identifier = grade_id(cell)
             if identifier in graded and identifier in source_cells and identifier not in seen:
@@ -131,7 +133,7 @@ class GradebookWriter:
                 trusted = {} if identifier in given else source_cells.get(identifier, {})
                 given.add(identifier)
                 error = result.cell_errors.get(number)
-                cells.append(_student_cell(cell, nbgrader_metadata(trusted), error))
+                cells.append(_student_cell(cell, nbgrader_metadata(trusted), error, given_ids))
         for identifier, cell in graded.items():
             if identifier not in seen and identifier in source_cells:
                 cells.append(_test_cell(source_cells[identifier], cell))
@@ -168,14 +170,20 @@ def _test_cell(source_cell: dict, graded) -> dict:
     return cell
 
 
-def _student_cell(cell: dict, trusted_nbgrader: dict, error: str | None) -> dict:
-    """A student's cell as the formgrader may show it (see ``_write_autograded``)."""
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def _student_cell(cell: dict, trusted_nbgrader: dict, error: str | None, ids: set[str]) -> dict:
+    """A student's cell as the formgrader may show it (see ``_write_autograded``); its ``id``
+    is kept only when valid and not already in ``ids`` (nbformat refuses duplicates)."""
     kind = cell["cell_type"]
     source = cell_source(cell) or ""
     metadata = {"nbgrader": copy.deepcopy(trusted_nbgrader)} if trusted_nbgrader else {}
     cleaned: dict[str, Any] = {"cell_type": kind, "metadata": metadata}
-    if isinstance(cell.get("id"), str) and len(cell["id"]) <= 64:
-        cleaned["id"] = cell["id"]
+    identifier = cell.get("id")
+    if isinstance(identifier, str) and CELL_ID.fullmatch(identifier) and identifier not in ids:
+        ids.add(identifier)
+        cleaned["id"] = identifier
     if kind != "code":
         cleaned["source"] = inert_markdown(source)
         return cleaned

@@ -317,17 +317,20 @@ h.HARNESSES["call"] = lambda obj, payload, **kwargs: {"status": "returned", "val
 HOSTILE_MARKDOWN = [
     {
         "cell_type": "markdown",
+        "id": "dup",
         "metadata": {"nbgrader": {"grade_id": ["not", "a", "string"], "grade": False}},
         "source": '<script>alert("md")</script><img src=x onerror="alert(1)"> '
         "[click](javascript:alert(2))",
     },
     {
         "cell_type": "raw",
+        "id": "dup",
         "metadata": {"raw_mimetype": "text/html", "format": "text/html"},
         "source": "<script>alert('raw')</script>",
     },
     {
         "cell_type": "code",
+        "id": "not a valid id!",
         "metadata": {"nbgrader": {"grade_id": {"a": 1}, "solution": True}},
         "outputs": [{"output_type": "display_data", "data": {"text/html": "<script>x</script>"}}],
         "source": "bonus = 1",

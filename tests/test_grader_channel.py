@@ -78,7 +78,11 @@ FORGED = line({"event": "outcome", "request": 1, "outcome": {"status": "returned
     ("stream", "seen", "named"),
     [
         # an outcome while a cell runs: the "speaking out of turn" attack
-        (lambda s: s[:1] + [FORGED] + s[1:], "`outcome` event for request 1 while cell 1 ran", 1),
+        (
+            lambda s: s[:1] + [FORGED] + s[1:],
+            "an `outcome` event for request 1 while cell 1 ran",
+            1,
+        ),
         # a call announced twice
         (lambda s: s[:3] + [s[2]] + s[3:], "`call` event for request 0 during request 0", 0),
         # a cell that is not in the plan (the 100k fake cell_done attack)
