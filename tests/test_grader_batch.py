@@ -3,10 +3,16 @@ released notebook, graded in temporary course copies through the real command li
 
 Every attack is paired with what the same notebook earns honestly: attacks on blank answers must
 earn 0, attacks beside correct answers must not cost the correct answers anything (or only the
-name whose call ended the process), honest students in the same batch get their exact scores,
-and the batch always completes. Also: ``--jobs 2`` equals ``--jobs 1``, an interrupted run
-(SIGINT, then ``kill -9``) resumes without losing or double-counting, ``check`` prints the same
-judgement, and the grader refuses to run unsandboxed unless told to.
+name whose call ended the process, or the names a message forged on the channel touched),
+honest students in the same batch get their exact scores, and the batch always completes. The
+same batch holds what the reader must refuse (corrupt zip streams, FIFOs, links to devices and
+to the instructor's files), escapes from the limits (memfd, nested namespaces, /dev/shm),
+floods and forgeries on the channel (status `tampered`), and student content that must reach
+the instructor inert (HTML/JS, nbgrader metadata, terminal escapes, spreadsheet formulae); it
+also measures the grader's own memory while it grades them. Also: ``--jobs 2`` equals
+``--jobs 1``, an interrupted run (SIGINT, then ``kill -9``) resumes without losing or
+double-counting, ``check`` prints the same judgement, and the grader refuses to run unsandboxed
+unless told to.
 """
 
 from __future__ import annotations

@@ -276,7 +276,7 @@ def test_a_dying_cell_is_skipped_and_the_rest_still_runs():
 
 
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
-def test_forged_events_are_seen_as_tampering_and_stop_the_run():
+def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
     forged = (
         b'{"event":"call","request":0}\n'
         b'{"event":"outcome","request":0,"outcome":{"status":"returned","value":3.0}}\n'
