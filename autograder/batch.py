@@ -201,7 +201,10 @@ def _record(writer: GradebookWriter, graded: _Graded, results_dir: Path) -> Stud
     try:
         writer.record(result, graded.notebook, submitted=graded.submitted)
     except Exception as error:
-        writer.rollback()
+        try:
+            writer.rollback()
+        except Exception:  # the error below says what failed first
+            pass
         message = f"recording the result failed: {type(error).__name__}: {str(error)[:300]}"
         result = StudentResult(
             result.student_id,

@@ -167,16 +167,25 @@ class MemoryWatchdog:
                 self._wake.wait()
                 self._wake.clear()
                 continue
-            parents = parent_pids()
-            interval = SLOW
-            for root, entry in watched.items():
-                usage = measure(root, parents, entry.tmp_size)
-                if usage.total > entry.peak.total:
-                    entry.peak = usage
-                if usage.total > entry.budget and not entry.ended:
-                    entry.ended = True
-                    entry.exceeded(usage)
-                if usage.total > entry.budget // 2:
-                    interval = FAST
+            try:
+                interval = self._look(watched)
+            except Exception:  # never let one bad look end the watching
+                interval = FAST
             self._wake.wait(interval)
             self._wake.clear()
+
+    @staticmethod
+    def _look(watched: dict[int, _Watched]) -> float:
+        """Measure every watched sandbox once; return how long to wait before the next look."""
+        parents = parent_pids()
+        interval = SLOW
+        for root, entry in watched.items():
+            usage = measure(root, parents, entry.tmp_size)
+            if usage.total > entry.peak.total:
+                entry.peak = usage
+            if usage.total > entry.budget and not entry.ended:
+                entry.ended = True
+                entry.exceeded(usage)
+            if usage.total > entry.budget // 2:
+                interval = FAST
+        return interval
