@@ -21,11 +21,12 @@ from autograder.sandbox import Request
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
+MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parent
 # Modules that present or store grades but cannot change one; the fingerprint ignores them.
 NOT_GRADING = {"__main__.py", "batch.py", "book.py", "cli.py", "course.py", "gradebook.py"}
-NOT_GRADING |= {"reports.py"}
+NOT_GRADING |= {"reports.py", "inert.py"}
 NOT_GRADING |= {"distributed.py"}  # how results travel, not what they are
 
 
@@ -104,6 +105,13 @@ def nbgrader_metadata(cell: dict) -> dict:
     metadata = cell.get("metadata")
     nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
     return nbgrader if isinstance(nbgrader, dict) else {}
+
+
+def grade_id(cell: dict) -> str | None:
+    """A cell's nbgrader ``grade_id`` when it is a string; ``None`` otherwise (missing, or a
+    submission's malformed value such as a list, which is treated as absent)."""
+    value = nbgrader_metadata(cell).get("grade_id")
+    return value if isinstance(value, str) else None
 
 
 def cell_source(cell: dict) -> str | None:
@@ -225,7 +233,7 @@ def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[
     for number, cell in enumerate(notebook["cells"], start=1):
         if cell.get("cell_type") != "code" or is_test_cell(cell):
             continue
-        if nbgrader_metadata(cell).get("grade_id") in test_ids:
+        if grade_id(cell) in test_ids:
             continue
         source = cell_source(cell)
         if source is not None:
@@ -237,10 +245,45 @@ def test_positions(notebook: dict[str, Any]) -> dict[str, int]:
     """The cell number (from 1) of each test cell's first occurrence, by grade id."""
     positions: dict[str, int] = {}
     for number, cell in enumerate(notebook["cells"], start=1):
-        grade_id = nbgrader_metadata(cell).get("grade_id")
-        if isinstance(grade_id, str):
-            positions.setdefault(grade_id, number)
+        if (identifier := grade_id(cell)) is not None:
+            positions.setdefault(identifier, number)
     return positions
+
+
+def cell_labels(notebook: dict[str, Any]) -> dict[int, str]:
+    """How feedback names each code cell (numbered from 1 over all cells), never by position:
+    ``cell "logsumexp"`` for a cell with a grade id, ``the cell after "logsumexp"`` (``the 2nd
+    cell after ...``) for one the student added after it, ``the cell before "x"`` (...) for one
+    above the first graded cell, and ``code cell 3`` (counting code cells only) when the notebook
+    has no grade ids left."""
+    cells = notebook["cells"]
+    identifiers = [grade_id(cell) for cell in cells]
+    first = next((i for i in identifiers if i is not None), None)
+    labels: dict[int, str] = {}
+    anchor, count, code_number = None, 0, 0
+    for number, (cell, identifier) in enumerate(zip(cells, identifiers, strict=True), start=1):
+        if identifier is not None:
+            anchor, count = identifier, 0
+        if cell.get("cell_type") != "code":
+            continue
+        code_number += 1
+        if identifier is not None:
+            labels[number] = f'cell "{identifier[:MAX_ID_CHARS]}"'
+            continue
+        count += 1
+        nth = "" if count == 1 else f"{_ordinal(count)} "
+        if anchor is not None:
+            labels[number] = f'the {nth}cell after "{anchor[:MAX_ID_CHARS]}"'
+        elif first is not None:
+            labels[number] = f'the {nth}cell before "{first[:MAX_ID_CHARS]}"'
+        else:
+            labels[number] = f"code cell {code_number}"
+    return labels
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def answered(notebook: dict[str, Any] | None, cell: ManualCell) -> bool:
@@ -248,7 +291,7 @@ def answered(notebook: dict[str, Any] | None, cell: ManualCell) -> bool:
     if notebook is None:
         return False
     for candidate in notebook["cells"]:
-        if nbgrader_metadata(candidate).get("grade_id") == cell.grade_id:
+        if grade_id(candidate) == cell.grade_id:
             text = (cell_source(candidate) or "").strip()
             return text not in ("", ANSWER_STUB)
     return False

@@ -6,6 +6,13 @@ were being graded, and the next run grades only what is missing or changed: a sa
 reused when the notebook's bytes and the grader's fingerprint (source notebook, checks,
 reference) are unchanged. Re-running is therefore idempotent, and grades are never counted twice
 because every write replaces the student's previous entry.
+
+Failures are recorded too, so that no submission can stop every run: a student whose grading
+ends in ``error`` is saved with the number of failed tries and retried once more on the next run,
+then kept as it is (delete ``OUT/results/<student>.json`` to try again); a student during whose
+grading the grader itself died (killed for memory, say) is marked in ``OUT/results/<student>.try``
+before grading starts, and after :data:`MAX_TRIES` such deaths it is given an ``error`` row
+instead of being graded again.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from autograder.assignment import NotebookError, load_spec, read_notebook
 from autograder.course import REPOSITORY
 from autograder.gradebook import GradebookWriter, atomic_write
 from autograder.reports import write_outputs
-from autograder.results import ERROR, StudentResult, error_result, grade_submission
+from autograder.results import ERROR, StudentResult, error_result, grade_one
 from autograder.sandbox import Limits, Sandbox
 from autograder.submissions import Submission, find_submissions
 
@@ -59,6 +66,8 @@ class _Graded:
     digest: str
     reused: bool
     submitted: bool
+    failed: int = 0
+    marker: Path | None = None
 
 
 class _Stopped(Exception):
@@ -69,16 +78,32 @@ def _digest(data: bytes | None) -> str:
     return hashlib.sha256(data).hexdigest() if data is not None else ""
 
 
-def _load_saved(path: Path, fingerprint: str, digest: str) -> StudentResult | None:
-    """A saved result still valid for this notebook and grader, or ``None``."""
+MAX_TRIES = 2
+
+
+def _load_saved(path: Path, fingerprint: str, digest: str) -> tuple[StudentResult | None, int]:
+    """A saved result still valid for this notebook and grader (``None`` if there is none or
+    it should be retried), and how many tries have failed so far."""
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         result = StudentResult.from_json(saved["result"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None, 0
     if saved.get("notebook_sha256") != digest or result.fingerprint != fingerprint:
-        return None
-    return None if result.status == ERROR else result
+        return None, 0
+    failed = saved.get("failed_tries", 0) if result.status == ERROR else 0
+    failed = failed if type(failed) is int else 0
+    retry = result.status == ERROR and failed < MAX_TRIES
+    return (None if retry else result), failed
+
+
+def _tries(marker: Path, digest: str) -> int:
+    """How many runs died while grading this notebook (its ``.try`` marker)."""
+    try:
+        saved = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return saved.get("tries", 0) if saved.get("notebook_sha256") == digest else 0
 
 
 def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> BatchResult:
@@ -98,23 +123,43 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
         if stop.is_set():
             raise _Stopped
         try:
+            return grade_or_reuse(submission, sandbox)
+        except _Stopped:
+            raise
+        except Exception as error:  # the boundary: a grader bug must not stop the batch
+            message = f"{type(error).__name__}: {str(error)[:300]}"
+            return _Graded(error_result(spec, submission, message), None, "", False, False, 1)
+
+    def grade_or_reuse(submission: Submission, sandbox: Sandbox) -> _Graded:
+        try:
             data = submission.read()
         except NotebookError:
             data = None
         digest = _digest(data)
-        saved = _load_saved(results_dir / f"{submission.student_id}.json", spec.fingerprint, digest)
-        if saved is None:
-            try:
-                result = grade_submission(spec, submission, sandbox, data)
-            except Exception as error:  # a grader bug must not stop the batch
-                result = error_result(spec, submission, f"{type(error).__name__}: {error}")
-        if stop.is_set() and saved is None:
-            raise _Stopped
+        saved, failed = _load_saved(
+            results_dir / f"{submission.student_id}.json", spec.fingerprint, digest
+        )
+        if saved is not None:
+            return _Graded(saved, _parsed(data), digest, True, data is not None, failed)
+        marker = results_dir / f"{submission.student_id}.try"
+        tries = _tries(marker, digest)
+        if tries >= MAX_TRIES:
+            message = (
+                f"the grader stopped {tries} times while grading this submission, so it was not "
+                f"tried again; delete {marker} to retry"
+            )
+            result = error_result(spec, submission, message)
+            return _Graded(result, None, digest, False, data is not None, MAX_TRIES)
+        atomic_write(marker, json.dumps({"notebook_sha256": digest, "tries": tries + 1}))
         try:
-            notebook = read_notebook(data) if data is not None else None
-        except NotebookError:
-            notebook = None
-        return _Graded(saved or result, notebook, digest, saved is not None, data is not None)
+            result = grade_one(spec, submission, sandbox, data)
+        except Exception as error:  # grade_one's own boundary failed (e.g. no memory left)
+            result = error_result(spec, submission, f"{type(error).__name__}: {error}"[:300])
+        if stop.is_set():
+            marker.unlink(missing_ok=True)  # interrupted, not crashed: no try is counted
+            raise _Stopped
+        failed = failed + 1 if result.status == ERROR else 0
+        return _Graded(result, _parsed(data), digest, False, data is not None, failed, marker)
 
     results: dict[str, StudentResult] = {}
     reused = 0
@@ -130,11 +175,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     graded = future.result()
-                    result = graded.result
-                    writer.record(result, graded.notebook, submitted=graded.submitted)
-                    if not graded.reused and result.status != ERROR:
-                        saved = {"notebook_sha256": graded.digest, "result": result.to_json()}
-                        atomic_write(results_dir / f"{result.student_id}.json", json.dumps(saved))
+                    result = _record(writer, graded, results_dir)
                     reused += graded.reused
                     results[result.student_id] = result
                     progress.update(1)
@@ -151,6 +192,43 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     ordered = [results[key] for key in sorted(results)]
     csv_path, histogram, text = write_outputs(options.out, spec, ordered)
     return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
+
+
+def _record(writer: GradebookWriter, graded: _Graded, results_dir: Path) -> StudentResult:
+    """Record one student in the gradebook and ``results/``; a failure to record becomes the
+    student's ``error`` result (saved, so it is retried as errors are)."""
+    result = graded.result
+    try:
+        writer.record(result, graded.notebook, submitted=graded.submitted)
+    except Exception as error:
+        try:
+            writer.rollback()
+        except Exception:  # the error below says what failed first
+            pass
+        message = f"recording the result failed: {type(error).__name__}: {str(error)[:300]}"
+        result = StudentResult(
+            result.student_id,
+            ERROR,
+            result.max_score,
+            [f"grader error ({message}); grade again, and report it if it persists"],
+            origin=result.origin,
+            fingerprint=result.fingerprint,
+        )
+        graded = _Graded(result, None, graded.digest, False, False, graded.failed + 1)
+    if not graded.reused:
+        saved = {"notebook_sha256": graded.digest, "result": result.to_json()}
+        saved["failed_tries"] = graded.failed
+        atomic_write(results_dir / f"{result.student_id}.json", json.dumps(saved))
+    if graded.marker is not None:
+        graded.marker.unlink(missing_ok=True)
+    return result
+
+
+def _parsed(data: bytes | None) -> dict | None:
+    try:
+        return read_notebook(data) if data is not None else None
+    except NotebookError:
+        return None
 
 
 def course_sandbox(limits: Limits, isolate: bool, course_root: Path) -> Sandbox:

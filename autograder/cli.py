@@ -51,7 +51,10 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         type=_positive(int),
         default=Limits.memory_mb,
         metavar="MB",
-        help="address-space limit of a submission's process in MiB (default %(default)d)",
+        help="memory budget of a submission in MiB (default %(default)d): all of its processes "
+        "together (resident memory, measured several times a second; each process also has "
+        f"this address-space limit), plus {Limits.tmp_mb} MiB for its private /tmp; a run "
+        "that holds more is stopped and says so",
     )
     parser.add_argument(
         "--course-root",
@@ -181,13 +184,13 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
 def _check(args: argparse.Namespace, limits: Limits) -> int:
     from autograder.batch import course_sandbox
     from autograder.reports import terminal_report
-    from autograder.results import grade_submission
+    from autograder.results import grade_one
 
     if not args.notebook.is_file():
         raise FileNotFoundError(f"no notebook {args.notebook}")
     spec = load_spec(args.course_root, args.assignment)
     submission = Submission(args.notebook.stem, str(args.notebook), path=args.notebook)
     with course_sandbox(limits, not args.no_sandbox, args.course_root) as sandbox:
-        result = grade_submission(spec, submission, sandbox)
+        result = grade_one(spec, submission, sandbox)
     print(terminal_report(spec, result))
     return 0

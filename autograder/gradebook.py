@@ -13,13 +13,19 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
-from autograder.assignment import AssignmentSpec, cell_source, nbgrader_metadata
+from autograder.assignment import AssignmentSpec, cell_source, grade_id, nbgrader_metadata
 from autograder.course import nbgrader, put_tools_on_path
+from autograder.inert import inert_markdown, plain_text
 from autograder.results import ERROR, StudentResult
+from autograder.submissions import read_regular
+
+# nbgrader writes a 32-character secret beside each submission; more is not a secret of its.
+MAX_SECRET_BYTES = 1024
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -44,7 +50,8 @@ class GradebookWriter:
         self.spec = spec
         self.assignment = spec.assignment
         source = self.course_root / "source" / spec.assignment / f"{spec.assignment}.ipynb"
-        self.source_cells = json.loads(source.read_text(encoding="utf-8"))["cells"]
+        self.source = json.loads(source.read_text(encoding="utf-8"))
+        self.source_cells = self.source["cells"]
         put_tools_on_path()  # a new gradebook runs `alembic` by name
         self.gradebook = Gradebook(f"sqlite:///{self.course_root / 'gradebook.db'}")
         try:
@@ -62,6 +69,10 @@ class GradebookWriter:
 
     def close(self) -> None:
         self.gradebook.close()
+
+    def rollback(self) -> None:
+        """Undo a half-recorded result (after :meth:`record` raised)."""
+        self.gradebook.db.rollback()
 
     def record(
         self, result: StudentResult, notebook: dict[str, Any] | None, *, submitted: bool
@@ -107,36 +118,51 @@ class GradebookWriter:
             self._write_autograded(result, notebook)
 
     def _write_autograded(self, result: StudentResult, notebook: dict[str, Any]) -> None:
+        """The notebook the formgrader shows. Only trusted content can run or carry grades
+        there: the instructor's test cells (with their results) and notebook metadata; student
+        cells keep their text but lose their outputs, attachments and any nbgrader metadata
+        the source notebook does not give the same grade id; markdown and raw cells are made
+        inert (:func:`autograder.inert.inert_markdown`)."""
         graded = {cell.grade_id: cell for cell in result.cells}
-        source_tests = {
-            nbgrader_metadata(cell).get("grade_id"): cell
-            for cell in self.source_cells
-            if nbgrader_metadata(cell).get("grade_id") in graded
-        }
-        cells, seen = [], set()
+        source_cells = {grade_id(cell): cell for cell in self.source_cells if grade_id(cell)}
+        cells, seen, given = [], set(), set()
+        given_ids = {source_cells[i].get("id") for i in graded if i in source_cells}
         for number, cell in enumerate(notebook["cells"], start=1):
-            grade_id = nbgrader_metadata(cell).get("grade_id")
-            if grade_id in source_tests and grade_id not in seen:
-                seen.add(grade_id)
-                cells.append(_test_cell(source_tests[grade_id], graded[grade_id]))
-            elif cell.get("cell_type") == "code":
-                cells.append(_student_code_cell(cell, result.cell_errors.get(number)))
-            elif cell_source(cell) is not None:
-                cells.append(cell)
-        for grade_id, source in source_tests.items():
-            if grade_id not in seen:
-                cells.append(_test_cell(source, graded[grade_id]))
-        autograded = dict(notebook, cells=cells)
-        autograded.setdefault("nbformat", 4)
-        autograded.setdefault("nbformat_minor", 5)
-        autograded.setdefault("metadata", {})
+            identifier = grade_id(cell)
+            if identifier in graded and identifier in source_cells and identifier not in seen:
+                seen.add(identifier)
+                cells.append(_test_cell(source_cells[identifier], graded[identifier]))
+            elif identifier in graded:
+                continue  # a second copy of a test cell
+            elif cell_source(cell) is not None and cell.get("cell_type") in CELL_TYPES:
+                trusted = {} if identifier in given else source_cells.get(identifier, {})
+                given.add(identifier)
+                error = result.cell_errors.get(number)
+                cells.append(_student_cell(cell, nbgrader_metadata(trusted), error, given_ids))
+        for identifier, cell in graded.items():
+            if identifier not in seen and identifier in source_cells:
+                cells.append(_test_cell(source_cells[identifier], cell))
+        autograded = {
+            "cells": cells,
+            "metadata": copy.deepcopy(self.source.get("metadata", {})),
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         folder = self.course_root / "autograded" / result.student_id / self.assignment
         atomic_write(folder / f"{self.assignment}.ipynb", json.dumps(autograded, indent=1))
         if result.timestamp:
-            atomic_write(folder / "timestamp.txt", result.timestamp)
+            atomic_write(folder / "timestamp.txt", plain_text(result.timestamp))
         secret = Path(result.origin).parent / "submission_secret.txt"
-        if secret.is_file():  # nbgrader's release_feedback names the student's feedback by it
-            atomic_write(folder / secret.name, secret.read_text(encoding="utf-8")[:1024])
+        if not secret.is_symlink():  # nbgrader's release_feedback names the feedback by it
+            try:
+                raw = read_regular(secret, MAX_SECRET_BYTES)[:MAX_SECRET_BYTES]
+            except OSError:
+                raw = b""
+            if raw:
+                atomic_write(folder / secret.name, plain_text(raw.decode("utf-8", "replace")))
+
+
+CELL_TYPES = ("code", "markdown", "raw")
 
 
 def _test_cell(source_cell: dict, graded) -> dict:
@@ -157,17 +183,26 @@ def _test_cell(source_cell: dict, graded) -> dict:
     return cell
 
 
-def _student_code_cell(cell: dict, error: str | None) -> dict:
-    cleaned = {
-        "cell_type": "code",
-        "execution_count": None,
-        "metadata": cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {},
-        "source": cell_source(cell) or "",
-        "outputs": [],
-    }
-    if "id" in cell and isinstance(cell["id"], str):
-        cleaned["id"] = cell["id"]
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+
+
+def _student_cell(cell: dict, trusted_nbgrader: dict, error: str | None, ids: set[str]) -> dict:
+    """A student's cell as the formgrader may show it (see ``_write_autograded``); its ``id``
+    is kept only when valid and not already in ``ids`` (nbformat refuses duplicates)."""
+    kind = cell["cell_type"]
+    source = cell_source(cell) or ""
+    metadata = {"nbgrader": copy.deepcopy(trusted_nbgrader)} if trusted_nbgrader else {}
+    cleaned: dict[str, Any] = {"cell_type": kind, "metadata": metadata}
+    identifier = cell.get("id")
+    if isinstance(identifier, str) and CELL_ID.fullmatch(identifier) and identifier not in ids:
+        ids.add(identifier)
+        cleaned["id"] = identifier
+    if kind != "code":
+        cleaned["source"] = inert_markdown(source)
+        return cleaned
+    cleaned |= {"execution_count": None, "source": source, "outputs": []}
     if error:
+        error = plain_text(error)
         name, _, message = error.partition(": ")
         cleaned["outputs"] = [
             {"output_type": "error", "ename": name, "evalue": message, "traceback": [error]}

@@ -15,14 +15,21 @@ from pathlib import Path
 
 from autograder.assignment import AssignmentSpec
 from autograder.gradebook import atomic_write
-from autograder.results import ERROR, GRADED, NOT_GRADED, StudentResult
+from autograder.inert import capped, one_line, plain_text, spreadsheet_cell
+from autograder.results import ERROR, GRADED, NOT_GRADED, TAMPERED, StudentResult
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "reason")
+MAX_REASON_CHARS = 2000  # per CSV row and per summary line
+MAX_FEEDBACK_CHARS = 4000  # per group's feedback on a page or in the terminal
+MAX_LISTED_ERRORS = 50  # cell errors listed on a page or in the terminal
 
 
 def grades_csv(spec: AssignmentSpec, results: list[StudentResult]) -> str:
     """One row per student: the columns of :data:`CSV_COLUMNS`, then the score of each test
-    cell (by grade id). ``score`` counts the automatically graded points only."""
+    cell (by grade id). ``score`` counts the automatically graded points only. Text cells are
+    made safe for spreadsheets (:func:`autograder.inert.spreadsheet_cell`: a leading ``=``,
+    ``+``, ``-`` or ``@`` gets an apostrophe) and the reason is cut to
+    :data:`MAX_REASON_CHARS` characters."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, *(cell.grade_id for cell in spec.test_cells)])
@@ -30,11 +37,11 @@ def grades_csv(spec: AssignmentSpec, results: list[StudentResult]) -> str:
         scores = {cell.grade_id: cell.score for cell in result.cells}
         writer.writerow(
             [
-                result.student_id,
+                spreadsheet_cell(result.student_id),
                 f"{result.score:g}",
                 f"{result.max_score:g}",
                 result.status,
-                result.reason,
+                spreadsheet_cell(capped(one_line(result.reason), MAX_REASON_CHARS)),
                 *(f"{scores.get(cell.grade_id, 0):g}" for cell in spec.test_cells),
             ]
         )
@@ -61,8 +68,15 @@ pre {{ white-space: pre-wrap; background: #f5f6f8; padding: .6rem; border-radius
 
 
 def feedback_html(spec: AssignmentSpec, result: StudentResult) -> str:
-    """A self-contained page (no scripts, no network) with every group's result and feedback."""
-    e = html.escape
+    """A self-contained page (no scripts, no network) with every group's result and feedback.
+
+    Every text is escaped and stripped of control characters; each feedback is cut to
+    :data:`MAX_FEEDBACK_CHARS` characters and at most :data:`MAX_LISTED_ERRORS` cell errors
+    are listed, so the page stays small whatever the notebook did."""
+
+    def e(text: str, limit: int = MAX_FEEDBACK_CHARS) -> str:
+        return html.escape(capped(plain_text(text), limit))
+
     parts = [
         f"<h1>{e(spec.assignment)}: feedback for {e(result.student_id)}</h1>",
         f'<p class="score">Autograded score: <b>{result.score:g} / {result.max_score:g}</b></p>',
@@ -72,7 +86,9 @@ def feedback_html(spec: AssignmentSpec, result: StudentResult) -> str:
         parts.append(
             f"<p>A further {manual_points:g} points for the written answer are graded by hand.</p>"
         )
-    if result.status != GRADED:
+    if result.status == TAMPERED:
+        parts.append(f'<p class="note"><b>Under review:</b> {e(result.reason)}</p>')
+    elif result.status != GRADED:
         parts.append(f'<p class="note"><b>Not graded:</b> {e(result.reason)}</p>')
     elif result.reasons:
         items = "".join(f"<li>{e(reason)}</li>" for reason in result.reasons)
@@ -95,28 +111,33 @@ def feedback_html(spec: AssignmentSpec, result: StudentResult) -> str:
         f"<th>Points</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
     if result.cell_errors:
+        listed = list(result.cell_errors.items())[:MAX_LISTED_ERRORS]
         items = "".join(
-            f"<li>cell {number}: <code>{e(error)}</code></li>"
-            for number, error in result.cell_errors.items()
+            f"<li>{e(result.label(number))}: <code>{e(error, 500)}</code></li>"
+            for number, error in listed
         )
+        more = len(result.cell_errors) - len(listed)
+        items += f"<li>… and {more} more</li>" if more > 0 else ""
         parts.append(f"<h2>Errors while running your notebook</h2><ul>{items}</ul>")
     title = f"{spec.assignment} feedback: {result.student_id}"
     return PAGE.format(title=e(title), body="\n".join(parts))
 
 
 def terminal_report(spec: AssignmentSpec, result: StudentResult) -> str:
-    """The report ``python -m autograder check`` prints."""
+    """The report ``python -m autograder check`` prints (control characters removed, long
+    texts cut)."""
     lines = [
         f"{spec.assignment}: {result.score:g} / {result.max_score:g} autograded points "
         f"({result.status})"
     ]
-    lines += [f"  note: {reason}" for reason in result.reasons]
+    lines += [f"  note: {one_line(capped(reason, MAX_REASON_CHARS))}" for reason in result.reasons]
     for cell in result.cells:
         mark = "pass" if cell.passed else "FAIL"
         lines.append(f"  [{mark}] {cell.name} / {cell.group} ({cell.score:g}/{cell.points:g})")
-        lines += ["      " + line for line in cell.feedback.splitlines()] if cell.feedback else []
-    for number, error in result.cell_errors.items():
-        lines.append(f"  cell {number} raised {error}")
+        feedback = capped(cell.feedback, MAX_FEEDBACK_CHARS)
+        lines += ["      " + one_line(line) for line in feedback.splitlines()]
+    for number, error in list(result.cell_errors.items())[:MAX_LISTED_ERRORS]:
+        lines.append(f"  {one_line(result.label(number))} raised {one_line(capped(error, 500))}")
     for manual in result.manual:
         state = "answered" if manual["answered"] else "not answered"
         lines.append(
@@ -126,10 +147,17 @@ def terminal_report(spec: AssignmentSpec, result: StudentResult) -> str:
 
 
 def summary(spec: AssignmentSpec, results: list[StudentResult], histogram: Path | None) -> str:
-    """The end-of-run summary: counts, mean and median, failures per group, ungraded students."""
+    """The end-of-run summary: counts, mean and median, failures per group, submissions to
+    review (tampered), ungraded students. Student-controlled text is one line, without control
+    characters, cut to :data:`MAX_REASON_CHARS`."""
     graded = [r for r in results if r.status == GRADED]
     scores = [r.score for r in graded]
     lines = [f"{spec.assignment}: {len(results)} students found, {len(graded)} graded"]
+
+    def listed(result: StudentResult) -> str:
+        reason = one_line(capped(result.reason, MAX_REASON_CHARS))
+        return f"  {one_line(result.student_id)}: {reason}"
+
     if scores:
         lines.append(
             f"score (of {spec.max_score:g}): mean {statistics.mean(scores):.2f}, "
@@ -141,10 +169,14 @@ def summary(spec: AssignmentSpec, results: list[StudentResult], histogram: Path 
         width = max(len(cell.grade_id) for cell in spec.test_cells)
         for cell in spec.test_cells:
             lines.append(f"  {cell.grade_id:<{width}}  {failures[cell.grade_id]:>4}")
+    tampered = [r for r in results if r.status == TAMPERED]
+    if tampered:
+        lines.append(f"tampered, to review ({len(tampered)}; scores recorded as shown):")
+        lines += [listed(r) for r in tampered]
     ungraded = [r for r in results if r.status in (NOT_GRADED, ERROR)]
     if ungraded:
         lines.append(f"could not be graded ({len(ungraded)}):")
-        lines += [f"  {r.student_id}: {r.reason}" for r in ungraded]
+        lines += [listed(r) for r in ungraded]
     if histogram is not None:
         lines.append(f"histogram: {histogram}")
     return "\n".join(lines)
@@ -179,7 +211,11 @@ def write_outputs(
     csv_path = out / "grades.csv"
     atomic_write(csv_path, grades_csv(spec, results))
     for result in results:
-        atomic_write(out / "feedback" / f"{result.student_id}.html", feedback_html(spec, result))
+        try:
+            page = feedback_html(spec, result)
+        except Exception as error:  # one student's page must not stop the others
+            page = PAGE.format(title="feedback", body=html.escape(f"no feedback page: {error!r}"))
+        atomic_write(out / "feedback" / f"{result.student_id}.html", page)
     histogram = save_histogram(out / "histogram.png", spec, results)
     text = summary(spec, results, histogram)
     atomic_write(out / "summary.txt", text + "\n")

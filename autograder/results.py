@@ -1,9 +1,13 @@
 """Grade one submitted notebook: run it in the sandbox and judge every test cell here.
 
-:func:`grade_submission` never raises for anything a student did: an unreadable notebook, a
-crash or a trick all end in a :class:`StudentResult` whose ``reasons`` say what happened. The
-verdicts run in this (trusted) process on the sanitized plain outcomes the sandbox sent back,
-with exactly the checks that ``autograder.check`` uses.
+:func:`grade_one` is the boundary around one submission: it reads, parses, runs and judges it
+and never raises for anything the submission holds or does (an unreadable file, a crash, a
+trick, a grader bug it triggers, memory exhausted while reading it); every failure ends in a
+:class:`StudentResult` whose ``status`` and ``reasons`` say what happened. It is a function of
+the submission's bytes, the assignment's spec, the limits and the grader's code only, and its
+result is plain data (:meth:`StudentResult.to_json`), so it can run on another machine. The
+verdicts run in the trusted process on the sanitized plain outcomes the sandbox sent back, with
+exactly the checks that ``autograder.check`` uses.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from autograder.assignment import (
     AssignmentSpec,
     NotebookError,
     answered,
+    cell_labels,
     read_notebook,
     student_cells,
 )
@@ -24,7 +29,10 @@ from autograder.grading import judge_group
 from autograder.sandbox import Sandbox
 from autograder.submissions import Submission
 
-GRADED, NOT_GRADED, ERROR = "graded", "not_graded", "error"
+GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered"
+STATUSES = (GRADED, TAMPERED, NOT_GRADED, ERROR)
+MAX_CELL_ERRORS = 100  # kept per student (each at most 500 characters)
+MAX_LISTED = 10  # cells named in the reason
 
 
 @dataclass(frozen=True)
@@ -48,9 +56,12 @@ class CellResult:
 class StudentResult:
     """Everything the grader decided about one student; serialisable with :meth:`to_json`.
 
-    ``status`` is ``graded`` (the notebook was run and judged), ``not_graded`` (there was no
-    readable notebook; the score is 0) or ``error`` (the grader itself failed; grading again
-    retries it). ``cell_errors`` maps a notebook cell number to the error it raised.
+    ``status`` is ``graded`` (the notebook was run and judged), ``tampered`` (judged, but its
+    process wrote to the grader's channel out of turn: the names that touched get 0, and the
+    instructor should look at it), ``not_graded`` (there was no readable notebook; the score is
+    0) or ``error`` (the grader itself failed; see :mod:`autograder.batch` for retries).
+    ``cell_errors`` maps a notebook cell number to the error it raised, and ``cell_labels`` a
+    cell number to how reasons name that cell (its grade id, or the answer it follows).
     """
 
     student_id: str
@@ -59,6 +70,7 @@ class StudentResult:
     reasons: list[str] = field(default_factory=list)
     cells: list[CellResult] = field(default_factory=list)
     cell_errors: dict[int, str] = field(default_factory=dict)
+    cell_labels: dict[int, str] = field(default_factory=dict)
     manual: list[dict[str, Any]] = field(default_factory=list)
     origin: str = ""
     fingerprint: str = ""
@@ -76,6 +88,7 @@ class StudentResult:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["cell_errors"] = {str(k): v for k, v in self.cell_errors.items()}
+        data["cell_labels"] = {str(k): v for k, v in self.cell_labels.items()}
         return data
 
     @classmethod
@@ -83,7 +96,27 @@ class StudentResult:
         data = dict(data)
         data["cells"] = [CellResult(**cell) for cell in data["cells"]]
         data["cell_errors"] = {int(k): v for k, v in data["cell_errors"].items()}
+        data["cell_labels"] = {int(k): v for k, v in data.get("cell_labels", {}).items()}
         return cls(**data)
+
+    def label(self, number: int) -> str:
+        """How reasons name notebook cell ``number``."""
+        return self.cell_labels.get(number, f"cell {number}")
+
+
+def grade_one(
+    spec: AssignmentSpec, submission: Submission, sandbox: Sandbox, data: bytes | None = None
+) -> StudentResult:
+    """Grade one submission inside the per-submission boundary; never raises an ``Exception``.
+
+    ``data`` is the notebook's bytes when already read (else ``submission.read()`` is called
+    here). Whatever fails on the grader's side, ``MemoryError`` and ``RecursionError``
+    included, becomes an ``error`` result saying what failed.
+    """
+    try:
+        return grade_submission(spec, submission, sandbox, data)
+    except Exception as error:  # the boundary: nothing about one submission stops the batch
+        return error_result(spec, submission, f"{type(error).__name__}: {str(error)[:300]}")
 
 
 def grade_submission(
@@ -106,19 +139,35 @@ def grade_submission(
     except NotebookError as error:
         return _not_graded(spec, result, str(error), start)
     requests, indices = spec.requests(notebook)
-    report = sandbox.execute(student_cells(notebook, spec), requests)
+    labels = cell_labels(notebook)
+    report = sandbox.execute(student_cells(notebook, spec), requests, labels)
     if report.grader_failure:
         result.status = ERROR
         result.reasons.append(f"grader error: {report.grader_failure}")
-    result.cell_errors = {n: e for n, e in sorted(report.cell_errors.items()) if e}
-    if result.cell_errors:
-        listed = ", ".join(str(n) for n in result.cell_errors)
-        result.reasons.append(f"cells that raised errors: {listed}")
+    errors = [(n, e) for n, e in sorted(report.cell_errors.items()) if e]
+    result.cell_errors = dict(errors[:MAX_CELL_ERRORS])
+    result.cell_labels = {n: labels[n] for n in result.cell_errors if n in labels}
+    if errors:
+        listed = ", ".join(result.label(n) for n, _ in errors[:MAX_LISTED])
+        more = f" and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
+        result.reasons.append(f"cells that raised errors: {listed}{more}")
     result.reasons.extend(report.problems)
+    tampered = {c.name for c in spec.test_cells if c.variable in report.tampered_variables}
+    if report.tampering:
+        result.status = TAMPERED
+        result.reasons.insert(
+            0,
+            f"tampering: {'; '.join(report.tampering)}; 0 points for "
+            f"{', '.join(sorted(tampered))} (review this submission)",
+        )
     for cell, cases in zip(spec.test_cells, indices, strict=True):
         check = get_check(spec.assignment, cell.name)
         group = check.group(cell.group)
-        judged = judge_group(check, group, [report.outcomes[i] for i in cases])
+        if cell.name in tampered:
+            passed, feedback = False, f"{cell.name}: not graded, {TAMPERING_FEEDBACK}."
+        else:
+            judged = judge_group(check, group, [report.outcomes[i] for i in cases])
+            passed, feedback = judged.passed, judged.feedback
         result.cells.append(
             CellResult(
                 cell.grade_id,
@@ -126,8 +175,8 @@ def grade_submission(
                 cell.group,
                 group.description,
                 cell.points,
-                judged.passed,
-                judged.feedback,
+                passed,
+                feedback,
             )
         )
     result.manual = [
@@ -138,9 +187,23 @@ def grade_submission(
     return result
 
 
+TAMPERING_FEEDBACK = (
+    "the notebook's process wrote to the grader's channel out of turn (messages only the "
+    "grading harness may send); your instructor will review it"
+)
+
+
 def error_result(spec: AssignmentSpec, submission: Submission, message: str) -> StudentResult:
-    """The result for a submission the grader itself failed on (it is retried next run)."""
-    result = StudentResult(submission.student_id, ERROR, spec.max_score, origin=submission.origin)
+    """The result for a submission the grader itself failed on (:mod:`autograder.batch`
+    retries it once on the next run)."""
+    result = StudentResult(
+        submission.student_id,
+        ERROR,
+        spec.max_score,
+        origin=submission.origin,
+        fingerprint=spec.fingerprint,
+        timestamp=submission.timestamp,
+    )
     problem = f"grader error ({message}); grade again, and report it if it persists"
     return _not_graded(spec, result, problem, time.perf_counter(), status=ERROR)
 

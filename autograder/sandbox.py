@@ -3,17 +3,22 @@
 This is the trusted half of grading one submission. :class:`Sandbox` copies the harness code (and
 nothing else of the repository) to a private folder, starts :mod:`autograder.worker` under
 bubblewrap with resource limits, feeds it the student's cells and the harness requests, and reads
-the events it writes back through :mod:`autograder.wire`. Every outcome is checked and reduced to
-the fields the verdicts read (:func:`sanitize`); nothing the student's process produced is ever
-unpickled or executed here.
+the events it writes back through :class:`autograder.channel.Channel`, which holds them to the
+run's plan (anything out of turn is tampering: the process is ended and the report says what was
+seen). Every outcome is checked and reduced to the fields the verdicts read
+(:func:`autograder.channel.sanitize`); nothing the student's process produced is ever unpickled
+or executed here.
 
 Isolation under bubblewrap: new PID, network, IPC and UTS namespaces (so no network and no view
 of other processes); a read-only view of the system and the Python installation only, with the
 repository and the course root hidden; a private, size-limited ``/tmp`` as working directory; a
-cleared environment. Limits inside: address space (``--memory``), CPU seconds, number of
-processes, open files, file size, no core dumps; a root grader drops to an unprivileged user id
-per concurrent run so the process limit applies. Each cell is interrupted after ``timeout``
-seconds and the whole run is killed after :attr:`Limits.run_seconds`.
+read-only ``/dev``; a cleared environment; the seccomp filter of :mod:`autograder.syscalls` (no
+namespaces, memfd, shared memory, sockets, mounts, ptrace, ...). Limits inside: address space
+(``--memory``), CPU seconds, number of processes, open files, file size, no core dumps; a root
+grader drops to an unprivileged user id per concurrent run so the process limit applies. The
+memory of all of a run's processes together plus its ``/tmp`` is held to
+:attr:`Limits.budget_mb` by :class:`autograder.watchdog.MemoryWatchdog`. Each cell is interrupted
+after ``timeout`` seconds and the whole run is killed after :attr:`Limits.run_seconds`.
 
 When the process ends early (``os._exit``, a kill, a crash, memory or time exhausted), the run is
 repeated without the cell that ended it or, during grading calls, without the rest of that group
@@ -39,13 +44,14 @@ from pathlib import Path
 from typing import Any
 
 from autograder import wire
+from autograder.channel import Channel, ChannelLimits
 from autograder.spec import Outcome
+from autograder.syscalls import SeccompUnavailable, filter_program
+from autograder.watchdog import MemoryWatchdog, Usage
 
 PACKAGE = Path(__file__).resolve().parent
 HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "drivers")
 MAX_RUNS = 12
-MAX_MESSAGE_BYTES = 64 * 2**20
-MAX_CHANNEL_BYTES = 512 * 2**20
 FIRST_UID = 61000
 STUB_PACKAGE = '''"""The autograder as seen from inside the grading sandbox.
 
@@ -66,7 +72,6 @@ NO_BWRAP = (
     "--no-sandbox to run student code with only resource limits: it could then read the "
     "solutions, the hidden tests and the gradebook, write to your files and use the network."
 )
-STATUSES = ("returned", "raised", "overflow", "timeout", "bad_return", "not_run")
 SIGNALS = {
     signal.SIGKILL: "was killed (SIGKILL)",
     signal.SIGXCPU: "used up its CPU-time limit",
@@ -100,6 +105,12 @@ class Limits:
     def run_seconds(self) -> float:
         return 2 * self.timeout + 30
 
+    @property
+    def budget_mb(self) -> int:
+        """The memory budget of a whole run: resident memory of all its processes together
+        plus what its ``/tmp`` holds."""
+        return self.memory_mb + self.tmp_mb
+
     def rlimits(self) -> dict[str, int]:
         return {
             "address_space": self.memory_mb * 2**20,
@@ -129,47 +140,32 @@ class Request:
 @dataclass
 class RunReport:
     """What came back from running one submission: an outcome per request, and per cell number
-    the error it raised (``None`` when it ran cleanly)."""
+    the error it raised (``None`` when it ran cleanly).
+
+    ``tampering`` lists what the notebook's process sent out of turn on the channel, and
+    ``tampered_variables`` the graded variables that affects: the one whose request a forged
+    message named and the one being called when it came, or every variable when the message
+    named none (the run then stops). A cell that tampered is skipped in the next run, like one
+    that ended the process.
+    """
 
     outcomes: dict[int, Outcome] = field(default_factory=dict)
     cell_errors: dict[int, str | None] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     grader_failure: str | None = None
+    tampering: list[str] = field(default_factory=list)
+    tampered_variables: set[str] = field(default_factory=set)
+    peak_memory: Usage = field(default_factory=Usage)
 
 
 @dataclass
 class _Attempt:
-    events: list[dict] = field(default_factory=list)
+    channel: Channel
     returncode: int | None = None
     killed_for_time: bool = False
+    over_budget: Usage | None = None
+    peak: Usage = field(default_factory=Usage)
     output: str = ""
-    malformed: int = 0
-
-
-def sanitize(raw: Any) -> Outcome:
-    """The outcome the verdicts may read, built field by field from what the sandbox sent.
-
-    Anything malformed becomes a ``not_run`` outcome saying so; the common fields get their
-    expected types (strings cut to 2000 characters); ``value`` and any field a driver added are
-    kept as decoded plain data, which the verdicts check for shape and type.
-    """
-    if not isinstance(raw, dict) or raw.get("status") not in STATUSES:
-        return {"status": "not_run", "message": "the notebook's process sent a malformed result"}
-
-    def text(key: str) -> str:
-        value = raw.get(key, "")
-        return value[:2000] if isinstance(value, str) else ""
-
-    outcome: Outcome = dict(raw)  # drivers add their own fields; all of it is decoded plain data
-    outcome.update(message=text("message"), where=text("where"), type=text("type"))
-    outcome.update(exc_type=text("exc_type") or "Exception", stdout=text("stdout"))
-    outcome["mutated"] = raw.get("mutated") is True
-    warnings = raw.get("warnings")
-    warnings = warnings if isinstance(warnings, list) else []
-    outcome["warnings"] = [w[:200] for w in warnings[:20] if isinstance(w, str)]
-    seconds = raw.get("seconds")
-    outcome["seconds"] = float(seconds) if type(seconds) in (int, float) else 0.0
-    return outcome
 
 
 def python_roots() -> list[Path]:
@@ -193,13 +189,25 @@ class Sandbox:
     that must not be visible inside (the repository and the course root).
     """
 
-    def __init__(self, limits: Limits, *, isolate: bool = True, hidden: tuple[Path, ...] = ()):
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        isolate: bool = True,
+        hidden: tuple[Path, ...] = (),
+        channel_limits: ChannelLimits | None = None,
+    ):
         self.limits = limits
+        self.channel_limits = channel_limits or ChannelLimits()
         self.isolate = isolate
         self.hidden = tuple(Path(p).resolve() for p in hidden)
         self.bwrap = shutil.which("bwrap")
         if isolate and self.bwrap is None:
             raise SandboxUnavailable(NO_BWRAP)
+        try:
+            self._seccomp = filter_program() if isolate else b""
+        except SeccompUnavailable as error:
+            raise SandboxUnavailable(str(error)) from None
         self.root = Path(tempfile.mkdtemp(prefix="autograder-harness-"))
         self._copy_harness()
         self._running: set[subprocess.Popen] = set()
@@ -208,8 +216,13 @@ class Sandbox:
         self._uids: queue.SimpleQueue[int] = queue.SimpleQueue()
         for uid in range(FIRST_UID, FIRST_UID + 256):
             self._uids.put(uid)
+        self.watchdog = MemoryWatchdog()
         if isolate:
-            self._check_bwrap()
+            try:
+                self._check_bwrap()
+            except BaseException:
+                self.close()
+                raise
 
     def __enter__(self) -> Sandbox:
         return self
@@ -218,6 +231,7 @@ class Sandbox:
         self.close()
 
     def close(self) -> None:
+        self.watchdog.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     def stop_all(self) -> None:
@@ -266,8 +280,9 @@ class Sandbox:
             "PYTHONHASHSEED": "0",
         }
 
-    def _bwrap_command(self) -> list[str]:
+    def _bwrap_command(self, seccomp_fd: int) -> list[str]:
         command = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc"]
+        command += ["--seccomp", str(seccomp_fd)]
         command += ["--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         if os.getuid() != 0:
             command.append("--unshare-user")
@@ -280,7 +295,7 @@ class Sandbox:
             elif path.is_dir():
                 command += ["--ro-bind", name, name]
                 mounted.append(path)
-        command += ["--proc", "/proc", "--dev", "/dev"]
+        command += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]  # no tmpfs there
         # The private /tmp comes before the Python installation, which may itself be under /tmp.
         command += ["--perms", "1777", "--size", str(self.limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
         for root in python_roots():
@@ -299,14 +314,26 @@ class Sandbox:
             command += ["--setenv", key, value]
         return command + ["--"]
 
+    def _seccomp_fd(self) -> int:
+        """A pipe's read end holding the seccomp program, for ``bwrap --seccomp`` to read."""
+        rules, writer = os.pipe()
+        os.write(writer, self._seccomp)
+        os.close(writer)
+        return rules
+
     def _check_bwrap(self) -> None:
-        done = subprocess.run(
-            [*self._bwrap_command(), sys.executable, "-I", "-c", "import numpy"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        rules = self._seccomp_fd()
+        try:
+            done = subprocess.run(
+                [*self._bwrap_command(rules), sys.executable, "-I", "-c", "import numpy"],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+                pass_fds=(rules,),
+            )
+        finally:
+            os.close(rules)
         if done.returncode != 0:
             raise SandboxUnavailable(
                 "bubblewrap is installed but could not start a sandbox here "
@@ -317,8 +344,17 @@ class Sandbox:
                 "risks it brings."
             )
 
-    def execute(self, cells: list[tuple[int, str]], requests: list[Request]) -> RunReport:
-        """Run ``cells`` (numbered notebook cells) then every request; restart after a crash."""
+    def execute(
+        self,
+        cells: list[tuple[int, str]],
+        requests: list[Request],
+        labels: dict[int, str] | None = None,
+    ) -> RunReport:
+        """Run ``cells`` (numbered notebook cells) then every request; restart after a crash.
+
+        ``labels`` names cells in the problems reported (default: ``cell <number>``).
+        """
+        labels = labels or {}
         report = RunReport()
         skipped_cells: set[int] = set()
         lost: dict[int, str] = {}
@@ -331,19 +367,29 @@ class Sandbox:
                 break
             remaining = [c for c in cells if c[0] not in skipped_cells]
             attempt = self._run_once(remaining, requests, set(report.outcomes) | set(lost))
-            state = self._read_events(attempt, report, len(requests))
-            if state["done"] or len(report.outcomes) + len(lost) == len(requests):
+            channel = attempt.channel
+            if attempt.peak.total > report.peak_memory.total:
+                report.peak_memory = attempt.peak
+            report.outcomes.update(channel.outcomes)
+            report.cell_errors.update(channel.cell_errors)
+            if channel.violation is not None:
+                if self._tampered(channel, requests, report, lost, skipped_cells, labels):
+                    continue
+                reason = "the notebook's process wrote to the grader's channel out of turn"
+                break
+            if channel.done or len(report.outcomes) + len(lost) == len(requests):
                 break
             reason = self._ending(attempt)
-            if state["cell"] is None and state["request"] is None and not state["any"]:
+            if channel.current is None and not channel.any_event:
                 report.grader_failure = f"the sandbox did not start: {reason}"
                 if attempt.output.strip():
                     report.grader_failure += f"; it printed: {attempt.output.strip()[-500:]}"
                 break
-            if state["request"] is not None:
-                request = requests[state["request"]]
+            kind, number = channel.current or (None, None)
+            if kind == "request":
+                request = requests[number]
                 deaths[request.variable] += 1
-                for later in range(state["request"], len(requests)):
+                for later in range(number, len(requests)):
                     other = requests[later]
                     same = other.group == request.group or (
                         deaths[request.variable] > 1 and other.variable == request.variable
@@ -354,13 +400,12 @@ class Sandbox:
                     f"calling `{request.variable}` ended the notebook's process ({reason}); "
                     "its group was marked failed and the rest was graded in a fresh process"
                 )
-            elif state["cell"] is not None:
-                number = state["cell"]
+            elif kind == "cell":
                 skipped_cells.add(number)
                 report.cell_errors[number] = f"ended the notebook's process: {reason}"
                 report.problems.append(
-                    f"cell {number} ended the notebook's process ({reason}); "
-                    "the notebook was run again without it"
+                    f"{labels.get(number, f'cell {number}')} ended the notebook's process "
+                    f"({reason}); the notebook was run again without it"
                 )
             else:
                 report.problems.append(f"the notebook's process ended: {reason}")
@@ -372,49 +417,39 @@ class Sandbox:
                 report.outcomes[index] = {"status": "not_run", "message": message}
         return report
 
-    def _read_events(self, attempt: _Attempt, report: RunReport, n_requests: int) -> dict:
-        """Fold an attempt's events into ``report``; return where the process was when it ended.
-
-        Events are untrusted: request indices outside ``range(n_requests)`` are ignored.
-        """
-        state: dict[str, Any] = {"done": False, "cell": None, "request": None, "any": False}
-        for event in attempt.events:
-            state["any"] = True
-            kind = event.get("event")
-            number = event.get("cell")
-            index = event.get("request")
-            if index is not None and not (type(index) is int and 0 <= index < n_requests):
-                continue
-            if kind == "cell" and type(number) is int:
-                state["cell"], state["request"] = number, None
-            elif kind == "cell_done" and type(number) is int:
-                error = event.get("error")
-                report.cell_errors[number] = error[:500] if isinstance(error, str) else None
-                state["cell"] = None
-            elif kind == "call" and type(index) is int:
-                state["cell"], state["request"] = None, index
-            elif kind == "outcome" and type(index) is int and index not in report.outcomes:
-                report.outcomes[index] = sanitize(event.get("outcome"))
-                state["request"] = None
-            elif kind == "unsendable" and type(index) is int and index not in report.outcomes:
-                report.outcomes[index] = {
-                    "status": "bad_return",
-                    "type": "an object that is not plain data",
-                    "message": "",
-                }
-                state["request"] = None
-            elif kind == "done":
-                state["done"] = True
-        if attempt.malformed:
-            report.problems.append(
-                f"{attempt.malformed} message(s) from the notebook's process were not valid "
-                "and were ignored"
-            )
-        return state
+    @staticmethod
+    def _tampered(channel, requests, report, lost, skipped_cells, labels) -> bool:
+        """Record a channel violation; ``True`` when the run can go on without what it
+        touched (it named a request), ``False`` when it affects every variable."""
+        report.tampering.append(channel.violation)
+        kind, number = channel.current or (None, None)
+        touched = set()
+        if channel.violation_request is not None:
+            touched.add(requests[channel.violation_request].variable)
+        if kind == "request":
+            touched.add(requests[number].variable)
+        if not touched:
+            report.tampered_variables |= {request.variable for request in requests}
+            return False
+        report.tampered_variables |= touched
+        for index, request in enumerate(requests):
+            if request.variable in touched and index not in report.outcomes:
+                lost[index] = "not run: the notebook's process wrote to the channel out of turn"
+        if kind == "cell":
+            skipped_cells.add(number)
+            report.cell_errors[number] = "wrote to the grader's channel out of turn"
+            where = labels.get(number, f"cell {number}")
+            report.problems.append(f"{where} wrote to the grader's channel out of turn")
+        return True
 
     def _ending(self, attempt: _Attempt) -> str:
         if attempt.killed_for_time:
             return f"it ran longer than {self.limits.run_seconds:g} s in all and was stopped"
+        if attempt.over_budget is not None:
+            return (
+                f"it held {attempt.over_budget.describe()}, more than its memory budget of "
+                f"{self.limits.budget_mb} MB, and was stopped"
+            )
         code = attempt.returncode
         number = -code if code is not None and code < 0 else (code or 0) - 128
         for sig, words in SIGNALS.items():
@@ -426,12 +461,17 @@ class Sandbox:
         return f"it exited with status {code} (sys.exit, os._exit or a crash)"
 
     def _run_once(self, cells, requests: list[Request], skip: set[int]) -> _Attempt:
+        plan = wire.run_order([number for number, _ in cells], [r.position for r in requests], skip)
+        attempt = _Attempt(Channel(plan, self.channel_limits))
         uid = self._uids.get()
         read_end, write_end = os.pipe()
+        passed = [write_end]
         home = None
         try:
             if self.isolate:
-                command = self._bwrap_command() + self._worker_command()
+                rules = self._seccomp_fd()
+                passed.append(rules)
+                command = self._bwrap_command(rules) + self._worker_command()
                 env = None
                 cwd = None
             else:
@@ -456,36 +496,45 @@ class Sandbox:
                 "uid": uid if self.isolate else None,
                 "channel_fd": write_end,
             }
-            return self._communicate(command, env, cwd, wire.dumps(job), read_end, write_end)
+            self._communicate(attempt, command, env, cwd, wire.dumps(job), read_end, passed)
+            return attempt
         finally:
             os.close(read_end)
             self._uids.put(uid)
             if home:
                 shutil.rmtree(home, ignore_errors=True)
 
-    def _communicate(self, command, env, cwd, job: str, read_end: int, write_end: int) -> _Attempt:
-        attempt = _Attempt()
+    def _communicate(self, attempt: _Attempt, command, env, cwd, job: str, read_end, passed):
         try:
             with self._lock:
                 if self._stopping:
                     attempt.returncode = -signal.SIGKILL
-                    return attempt
+                    return
                 process = subprocess.Popen(
                     command,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
-                    pass_fds=(write_end,),
+                    pass_fds=tuple(passed),
                     start_new_session=True,
                     env=env if env is not None else {"PATH": "/usr/bin:/bin"},
                     cwd=cwd,
                 )
                 self._running.add(process)
         finally:
-            os.close(write_end)
+            for descriptor in passed:
+                os.close(descriptor)
+
+        def over_budget(usage: Usage) -> None:
+            attempt.over_budget = usage
+            self._kill(process)
+
+        budget = self.limits.budget_mb * 2**20
+        tmp_size = self.limits.tmp_mb * 2**20 if self.isolate else 0
+        self.watchdog.watch(process.pid, budget, over_budget, tmp_size=tmp_size)
         readers = [
             threading.Thread(target=self._drain, args=(process.stdout, attempt), daemon=True),
-            threading.Thread(target=self._collect, args=(read_end, attempt), daemon=True),
+            threading.Thread(target=self._collect, args=(read_end, attempt, process), daemon=True),
         ]
         for reader in readers:
             reader.start()
@@ -506,9 +555,9 @@ class Sandbox:
         finally:
             for reader in readers:
                 reader.join(timeout=10)
+            attempt.peak = self.watchdog.unwatch(process.pid)
             with self._lock:
                 self._running.discard(process)
-        return attempt
 
     @staticmethod
     def _kill(process: subprocess.Popen) -> None:
@@ -526,39 +575,11 @@ class Sandbox:
                 kept += chunk[: limit - len(kept)]
         attempt.output = kept.decode("utf-8", "replace")
 
-    def _collect(self, read_end: int, attempt: _Attempt) -> None:
-        """Read the channel's lines into events; drop oversized or invalid ones."""
-        pending = bytearray()
-        total = 0
-        oversized = False
+    def _collect(self, read_end: int, attempt: _Attempt, process: subprocess.Popen) -> None:
+        """Feed the channel to the attempt's :class:`Channel`; end the process at the first
+        violation (and keep reading, without decoding, until the channel closes)."""
+        ended = False
         while chunk := os.read(read_end, 1 << 20):
-            total += len(chunk)
-            if total > MAX_CHANNEL_BYTES:
-                continue
-            start = 0
-            while (end := chunk.find(b"\n", start)) != -1:
-                if oversized:
-                    attempt.malformed += 1
-                    oversized = False
-                else:
-                    pending += chunk[start:end]
-                    self._parse(bytes(pending), attempt)
-                pending.clear()
-                start = end + 1
-            if not oversized:
-                pending += chunk[start:]
-                if len(pending) > MAX_MESSAGE_BYTES:
-                    pending.clear()
-                    oversized = True
-
-    @staticmethod
-    def _parse(line: bytes, attempt: _Attempt) -> None:
-        try:
-            event = wire.loads(line)
-        except (wire.WireError, UnicodeDecodeError):
-            attempt.malformed += 1
-            return
-        if isinstance(event, dict):
-            attempt.events.append(event)
-        else:
-            attempt.malformed += 1
+            if not attempt.channel.feed(chunk) and not ended:
+                ended = True
+                self._kill(process)

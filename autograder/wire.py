@@ -27,6 +27,26 @@ MAX_DEPTH = 32
 MAX_ITEMSIZE = 16
 
 
+def run_order(
+    cell_numbers: list[int], positions: list[int | None], skip: set[int] = frozenset()
+) -> list[tuple[str, int]]:
+    """The order in which a run executes cells and harness requests (the worker follows it and
+    the grader holds the channel to it): ``("cell", n)`` for each cell number in order, and
+    ``("request", k)`` for each request ``k`` not in ``skip``, placed before the first cell
+    numbered above its ``positions[k]`` (at the end when that is ``None``)."""
+    pending = sorted(
+        (position if position is not None else math.inf, index)
+        for index, position in enumerate(positions)
+        if index not in skip
+    )
+    order: list[tuple[str, int]] = []
+    for number in cell_numbers:
+        while pending and pending[0][0] < number:
+            order.append(("request", pending.pop(0)[1]))
+        order.append(("cell", number))
+    return order + [("request", index) for _, index in pending]
+
+
 class WireError(ValueError):
     """Data that may not cross the channel, or a line that is not a valid message."""
 

@@ -11,8 +11,10 @@ then limits itself (:func:`apply_limits`) and runs the cells in one IPython shel
 would. Each harness request ``{"variable", "harness", "payload", "trap_overflow", "time_limit",
 "position"}`` drives the student's object where its test cell stands in the notebook: before the
 first cell numbered above ``position`` (at the end when ``position`` is null), so a later cell that
-rebinds the name does not change what is graded, as in nbgrader. Every event is written as
-one line of :mod:`autograder.wire` JSON to the channel (file descriptor ``channel_fd``):
+rebinds the name does not change what is graded, as in nbgrader. The order is
+:func:`autograder.wire.run_order`, which the grader also knows: it accepts only the events of
+that plan, in that order. Every event is written as one line of :mod:`autograder.wire` JSON to
+the channel (file descriptor ``channel_fd``):
 
 ``{"event": "cell", "cell": n}`` / ``{"event": "cell_done", "cell": n, "error": ...}``
     before and after each cell (``error`` is ``None`` or ``"NameError: ..."``);
@@ -142,19 +144,15 @@ def main() -> None:
     apply_limits(job["limits"], job["uid"])
     shell = make_shell()
     sys.stdout = sys.stderr = open(os.devnull, "w")  # printing costs nothing and goes nowhere
-    skip = set(job["skip_requests"])
-    pending = sorted(
-        (request["position"] or float("inf"), index)
-        for index, request in enumerate(job["requests"])
-        if index not in skip
-    )
-    for number, source in job["cells"]:
-        while pending and pending[0][0] < number:  # a test cell stands before this cell
-            index = pending.pop(0)[1]
-            run_request(shell.user_ns, index, job["requests"][index])
-        run_cell(shell, number, source, job["cell_timeout"])
-    for _, index in pending:
-        run_request(shell.user_ns, index, job["requests"][index])
+    from autograder.wire import run_order
+
+    cells = dict(job["cells"])
+    positions = [request["position"] for request in job["requests"]]
+    for kind, number in run_order(list(cells), positions, set(job["skip_requests"])):
+        if kind == "cell":
+            run_cell(shell, number, cells[number], job["cell_timeout"])
+        else:
+            run_request(shell.user_ns, number, job["requests"][number])
     send({"event": "done"})
     os._exit(0)
 

@@ -19,10 +19,11 @@ from autograder.assignment import (
     read_notebook,
     student_cells,
 )
+from autograder.channel import sanitize
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.course import COURSE_ROOT, REPOSITORY
 from autograder.harness import to_plain
-from autograder.sandbox import Limits, Request, Sandbox, sanitize
+from autograder.sandbox import Limits, Request, Sandbox
 from autograder.submissions import find_submissions
 
 HAS_BWRAP = shutil.which("bwrap") is not None
@@ -252,7 +253,9 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
         report = sandbox.execute(cells, requests)
     assert report.cell_errors[2].startswith("FileNotFoundError")
     assert report.cell_errors[3].startswith("ModuleNotFoundError")
-    assert report.cell_errors[4].startswith(("OSError", "ConnectionRefusedError"))
+    assert report.cell_errors[4].startswith(
+        ("OSError", "ConnectionRefusedError", "PermissionError")
+    )
     assert report.cell_errors[6] is None and report.cell_errors[1] is None
     outcome = report.outcomes[0]
     assert outcome["status"] == "returned"
@@ -260,34 +263,45 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
-def test_forged_events_and_a_dying_cell_cannot_confuse_the_runner():
+def test_a_dying_cell_is_skipped_and_the_rest_still_runs():
+    cells = [(1, "import os\nos._exit(1)"), (2, "def f(x):\n    return 2 * x")]
+    requests = [Request("f", "call", {"args": [1.5]}, False, 5.0, 0)]
+    with Sandbox(Limits(timeout=10)) as sandbox:
+        report = sandbox.execute(cells, requests, {1: 'the cell after "intro"'})
+    assert report.outcomes[0]["status"] == "returned", report
+    assert report.outcomes[0]["value"] == 3.0
+    assert report.cell_errors[1].startswith("ended the notebook's process")
+    assert any('the cell after "intro" ended' in problem for problem in report.problems)
+    assert report.grader_failure is None and report.tampering == []
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
     forged = (
-        b'{"event":"call","request":99999}\n'
-        b'{"event":"outcome","request":-1,"outcome":{"status":"returned","value":1}}\n'
-        b'{"event":"cell","cell":"x"}\n[1, 2]\nnot json\n'
+        b'{"event":"call","request":0}\n'
+        b'{"event":"outcome","request":0,"outcome":{"status":"returned","value":3.0}}\n'
     )
     cells = [
         (
             1,
             f"import os\nfor fd in range(3, 40):\n    try:\n        os.write(fd, {forged!r})\n"
-            "    except OSError:\n        pass\nos._exit(1)",
+            "    except OSError:\n        pass",
         ),
-        (2, "def f(x):\n    return 2 * x"),
+        (2, "def f(x):\n    return 0"),
     ]
     requests = [Request("f", "call", {"args": [1.5]}, False, 5.0, 0)]
     with Sandbox(Limits(timeout=10)) as sandbox:
         report = sandbox.execute(cells, requests)
-    assert report.outcomes[0]["status"] == "returned" and report.outcomes[0]["value"] == 3.0
-    assert report.cell_errors[1].startswith("ended the notebook's process")
-    assert any("cell 1 ended" in problem for problem in report.problems)
-    assert report.grader_failure is None
+    assert report.tampering == ["the channel carried a `call` event for request 0 while cell 1 ran"]
+    assert report.tampered_variables == {"f"}
+    assert report.outcomes[0]["status"] == "not_run"  # the forged outcome was never accepted
 
 
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
 def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
     """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
     None) must not replace the student's own function in the tests that stand before it."""
-    from autograder.results import grade_submission
+    from autograder.results import grade_one
     from autograder.submissions import Submission
 
     assignment = "ex04_softmax"
@@ -304,7 +318,7 @@ def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path
     path.write_text(json.dumps(notebook))
     spec = load_spec(COURSE_ROOT, assignment)
     with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
-        result = grade_submission(spec, Submission("s", str(path), path=path), sandbox)
+        result = grade_one(spec, Submission("s", str(path), path=path), sandbox)
     assert result.score == spec.max_score, [c.feedback for c in result.cells if not c.passed]
 
 

@@ -1,0 +1,59 @@
+"""Make text that came from a submission safe to show: in a terminal, a spreadsheet, a notebook.
+
+Everything a student controls (ids, file names, exception messages, markdown) reaches the
+instructor's terminal, ``summary.txt``, ``grades.csv`` and the formgrader. These functions make
+that text inert without hiding it:
+
+* :func:`plain_text` removes control characters (terminal escape sequences, carriage returns,
+  bidirectional overrides) except newlines and tabs;
+* :func:`spreadsheet_cell` starts a CSV cell that a spreadsheet would read as a formula (``=``,
+  ``+``, ``-``, ``@``, tab or carriage return first) with an apostrophe, the convention
+  spreadsheets display as "text"; numbers such as ``-1.5`` are left as they are;
+* :func:`inert_markdown` escapes HTML (``<script>``, ``onerror=`` attributes become visible text)
+  and breaks ``javascript:``/``vbscript:``/``data:`` links, so a rendered cell runs nothing;
+* :func:`capped` cuts a text to a size, saying so.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|livescript|data(?=\s*:\s*[\w.+-]+/))\s*:")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def plain_text(text: str, keep: str = "\n\t") -> str:
+    """``text`` without control or format characters (Unicode categories Cc and Cf), except
+    those in ``keep``."""
+    return "".join(
+        c for c in text if c in keep or unicodedata.category(c) not in ("Cc", "Cf", "Cs")
+    )
+
+
+def one_line(text: str) -> str:
+    """:func:`plain_text` with newlines and tabs turned into spaces (for a terminal line)."""
+    return plain_text(text.replace("\n", " ").replace("\t", " "), keep="")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """A CSV cell that no spreadsheet evaluates: an apostrophe before a formula-like start."""
+    text = plain_text(text, keep="\n")
+    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def inert_markdown(text: str) -> str:
+    """Markdown that renders as the same readable text but runs nothing (see module)."""
+    text = plain_text(text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return SCRIPT_SCHEME.sub(r"\1 :", text)
+
+
+def capped(text: str, limit: int) -> str:
+    """``text`` cut to at most about ``limit`` characters, with a note when it was cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f" … [{len(text) - limit} more characters not shown]"

@@ -1,0 +1,63 @@
+"""What the grader writes for the instructor, in-process: student-controlled text is inert in a
+terminal, a spreadsheet and a browser, and no per-student output grows with what a student
+sends."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from autograder.assignment import load_spec
+from autograder.course import COURSE_ROOT
+from autograder.inert import inert_markdown, plain_text, spreadsheet_cell
+from autograder.reports import feedback_html, grades_csv, summary, terminal_report
+from autograder.results import TAMPERED, CellResult, StudentResult
+
+SPEC = load_spec(COURSE_ROOT, "ex03_logsumexp")
+ESCAPES = "\x1b]0;title\x07\x1b[2J\r\u202e\x00"
+
+
+def hostile_result(student: str = "-1+1") -> StudentResult:
+    cells = [
+        CellResult(c.grade_id, c.name, c.group, "what", c.points, False, ESCAPES + "f" * 10**5)
+        for c in SPEC.test_cells
+    ]
+    return StudentResult(
+        student,
+        TAMPERED,
+        SPEC.max_score,
+        reasons=['=HYPERLINK("http://x")' + ESCAPES + "r" * 10**5],
+        cells=cells,
+        cell_errors={n: ESCAPES + "e" * 1000 for n in range(1, 300)},
+        cell_labels={1: 'cell "<script>"'},
+    )
+
+
+def test_spreadsheet_cells_never_start_a_formula():
+    for text in ("=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1"):
+        assert spreadsheet_cell(text).startswith("'")
+    assert spreadsheet_cell("-1.5") == "-1.5" and spreadsheet_cell("alice") == "alice"
+    rows = list(csv.reader(io.StringIO(grades_csv(SPEC, [hostile_result()]))))
+    assert rows[1][0] == "'-1+1" and rows[1][4].startswith("'=HYPERLINK")
+    assert len(rows[1][4]) < 2100 and not any(c in rows[1][4] for c in "\x1b\x07\r\u202e")
+
+
+def test_terminal_and_summary_text_has_no_control_characters_and_is_capped():
+    for text in (terminal_report(SPEC, hostile_result()), summary(SPEC, [hostile_result()], None)):
+        assert not any(c in text for c in "\x1b\x07\r\u202e\x00")
+        assert len(text) < 120_000
+    assert "tampered, to review (1" in summary(SPEC, [hostile_result()], None)
+
+
+def test_the_feedback_page_is_escaped_and_capped():
+    page = feedback_html(SPEC, hostile_result("<b>x</b>"))
+    assert "<script>" not in page and "&lt;script&gt;" in page and "<b>x</b>" not in page
+    assert not any(c in page for c in "\x1b\x07\u202e\x00")
+    assert len(page.encode()) < 100_000 and "and 249 more" in page
+
+
+def test_markdown_keeps_its_text_but_runs_nothing():
+    text = inert_markdown('<img src=x onerror="alert(1)">[a](JavaScript:alert(2)) data: fine')
+    assert "<" not in text and "javascript:" not in text.lower()
+    assert "&lt;img src=x onerror=" in text and "data: fine" in text
+    assert plain_text("a\x1b[31mb\tc\nd") == "a[31mb\tc\nd"
