@@ -140,6 +140,11 @@ def validate(page, steps: Steps) -> str:
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
     dialog.wait_for(timeout=VALIDATE_MS)
     steps.shot("validated")
+    scroll_to_end = (
+        "root => root.querySelectorAll('*').forEach(e => { e.scrollTop = e.scrollHeight })"
+    )
+    dialog.evaluate(scroll_to_end)  # the reasons come after each failing cell's source
+    steps.shot("validated-scrolled")
     text = " ".join(dialog.inner_text().split())
     dialog.get_by_role("button", name="Ok").click()
     return text
