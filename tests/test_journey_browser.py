@@ -134,12 +134,17 @@ def run_all_cells(page, steps: Steps, last_output: str) -> None:
 
 
 def validate(page, steps: Steps) -> str:
-    """Save, press Validate, wait for the result; the dialog's text, whitespace joined."""
-    page.keyboard.press("Control+s")
+    """Press Validate (which saves the notebook first; saving it here as well races with that
+    save), wait for the result; the dialog's text, whitespace joined."""
     page.locator("[title='Validate Assignment']").first.click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
     dialog.wait_for(timeout=VALIDATE_MS)
     steps.shot("validated")
+    scroll_to_end = (
+        "root => root.querySelectorAll('*').forEach(e => { e.scrollTop = e.scrollHeight })"
+    )
+    dialog.evaluate(scroll_to_end)  # the reasons come after each failing cell's source
+    steps.shot("validated-scrolled")
     text = " ".join(dialog.inner_text().split())
     dialog.get_by_role("button", name="Ok").click()
     return text
