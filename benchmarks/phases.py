@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 import statistics
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,31 +31,19 @@ from autograder.submissions import Submission
 DASK_SECONDS_PER_TASK = 1e-3
 
 
-def _cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of its children that have ended."""
-    own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _median(function: Callable[[], object], repeats: int) -> float:
-    """Median CPU seconds of ``function()``, its subprocesses (the sandbox) included.
-
-    CPU time rather than wall time: on a machine shared with other jobs, time spent waiting
-    for a core is not the grader's cost.
-    """
     times = []
     for _ in range(repeats):
-        start = _cpu_seconds()
+        start = time.perf_counter()
         function()
-        times.append(_cpu_seconds() - start)
+        times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
 def phase_breakdown(
     course: Path, assignment: str, data: bytes, repeats: int = 3
 ) -> dict[str, float]:
-    """Median CPU seconds of each phase of grading the notebook ``data`` once.
+    """Median seconds of each phase of grading the notebook ``data`` once, on one core.
 
     Phases per submission (subtracting nested measurements, so they add up to the whole):
     ``sandbox start`` (bubblewrap running ``/bin/true``), ``interpreter start`` (``python -I``
@@ -65,7 +53,10 @@ def phase_breakdown(
     less that start-up; it includes the notebook's own imports, e.g. ``import torch``, reported
     alone as ``of which the notebook's import torch``), ``harness calls`` (adding every test's
     requests), ``verdicts`` (judging the outcomes here), ``writes`` (gradebook entry,
-    autograded notebook and the saved result). Once per batch: ``once: load spec``,
+    autograded notebook and the saved result). ``cpu: ...`` rows are the CPU seconds a sandboxed
+    interpreter spends starting, then also importing what the worker needs, then also importing
+    PyTorch (cumulative; robust where the wall-time rows are disturbed by other jobs). Once per
+    batch: ``once: load spec``,
     ``once: sandbox set-up`` (harness copy and bubblewrap check), ``once: open gradebook``.
     ``course`` must be a course copy with ``assignment`` generated (its gradebook is written).
     """
@@ -86,6 +77,26 @@ def phase_breakdown(
         def run(*command: str) -> float:
             return _median(lambda: subprocess.run([*bwrap, *command], check=True), repeats)
 
+        def cpu(imports: str) -> float:
+            """CPU seconds the sandboxed interpreter itself spent (``os.times`` at its exit):
+            unlike wall time, hardly disturbed by other jobs on the machine."""
+            code = f"{imports}\nimport os\nt = os.times()\nprint(t.user + t.system)"
+            return statistics.median(
+                float(
+                    subprocess.run(
+                        [*bwrap, *python, code], capture_output=True, text=True, check=True
+                    ).stdout
+                )
+                for _ in range(repeats)
+            )
+
+        phases["cpu: interpreter start"] = cpu("")
+        phases["cpu: + worker imports (NumPy, IPython)"] = cpu(
+            "import numpy, IPython.core.interactiveshell"
+        )
+        phases["cpu: + the notebook's import torch"] = cpu(
+            "import numpy, IPython.core.interactiveshell, torch"
+        )
         bare = run("/bin/true")
         interpreter = run(*python, "pass")
         imports = run(*python, "import numpy, IPython.core.interactiveshell")
@@ -108,9 +119,9 @@ def phase_breakdown(
             judge_group(check, check.group(cell.group), [report.outcomes[i] for i in cases])
 
     phases["verdicts"] = _median(verdicts, repeats)
-    start = _cpu_seconds()
+    start = time.perf_counter()
     writer = GradebookWriter(course, spec)
-    phases["once: open gradebook"] = _cpu_seconds() - start
+    phases["once: open gradebook"] = time.perf_counter() - start
     with writer, course_sandbox(limits, True, course) as sandbox:
         result = grade_submission(spec, Submission("phase", "phase"), sandbox, data)
         counter = iter(range(10**6))
