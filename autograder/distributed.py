@@ -31,6 +31,7 @@ import itertools
 import json
 import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +67,7 @@ from autograder.submissions import Submission, find_submissions
 
 LOCAL = "local:"
 CONNECT_SECONDS = 30
+NO_WORKERS_SECONDS = 300  # a cluster without workers this long stops the batch
 REFILL_EVERY = 32  # results between two looks at the cluster's size (workers may join later)
 
 
@@ -306,7 +308,7 @@ def grade_batch_distributed(
 
             top_up()
             try:
-                for done, future in enumerate(running, start=1):
+                for done, future in enumerate(_arrivals(client, running), start=1):
                     _, item = items.pop(future.key)
                     save(item, _outcome(future, spec, item, KilledWorker))
                     future.release()
@@ -326,6 +328,29 @@ def grade_batch_distributed(
     ordered = [results[key] for key in sorted(results)]
     csv_path, histogram, text = write_outputs(options.out, spec, ordered)
     return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
+
+
+def _arrivals(client, running):
+    """The futures of ``running`` as they finish; :class:`DistributedError` when the cluster has
+    had no worker for ``NO_WORKERS_SECONDS`` while tasks wait (instead of waiting forever)."""
+    last_seen = time.monotonic()
+    next_look = 0.0
+    while not running.is_empty():
+        if running.has_ready():
+            yield next(running)
+            continue
+        now = time.monotonic()
+        if now >= next_look:
+            next_look = now + 1.0
+            if client.nthreads():
+                last_seen = now
+            elif now - last_seen > NO_WORKERS_SECONDS:
+                raise DistributedError(
+                    f"the Dask cluster has had no workers for {NO_WORKERS_SECONDS:g} s; start "
+                    "workers (`dask worker ADDRESS --nthreads 1`) or read their logs, then run "
+                    "the same command again (what finished is saved)"
+                )
+        time.sleep(0.05)
 
 
 def _outcome(future, spec: AssignmentSpec, item: _Item, killed: type) -> StudentResult:

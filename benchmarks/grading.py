@@ -528,7 +528,7 @@ def main() -> int:
             f"{overhead:+.1%} against --jobs {args.jobs} "
             f"({numbers['dask_overhead_s_per_submission']:+.3f} s per submission; target <= 10 %)"
         )
-    print("\n## Where one submission's time goes (one core, median)\n")
+    print("\n## Where one submission's time goes (wall seconds on one core, median)\n")
     print("| phase | seconds |\n|---|---:|")
     for phase, seconds in phases.items():
         print(f"| {phase} | {seconds:.3f} |")

@@ -53,7 +53,10 @@ def phase_breakdown(
     less that start-up; it includes the notebook's own imports, e.g. ``import torch``, reported
     alone as ``of which the notebook's import torch``), ``harness calls`` (adding every test's
     requests), ``verdicts`` (judging the outcomes here), ``writes`` (gradebook entry,
-    autograded notebook and the saved result). Once per batch: ``once: load spec``,
+    autograded notebook and the saved result). ``cpu: ...`` rows are the CPU seconds a sandboxed
+    interpreter spends starting, then also importing what the worker needs, then also importing
+    PyTorch (cumulative; robust where the wall-time rows are disturbed by other jobs). Once per
+    batch: ``once: load spec``,
     ``once: sandbox set-up`` (harness copy and bubblewrap check), ``once: open gradebook``.
     ``course`` must be a course copy with ``assignment`` generated (its gradebook is written).
     """
@@ -74,6 +77,26 @@ def phase_breakdown(
         def run(*command: str) -> float:
             return _median(lambda: subprocess.run([*bwrap, *command], check=True), repeats)
 
+        def cpu(imports: str) -> float:
+            """CPU seconds the sandboxed interpreter itself spent (``os.times`` at its exit):
+            unlike wall time, hardly disturbed by other jobs on the machine."""
+            code = f"{imports}\nimport os\nt = os.times()\nprint(t.user + t.system)"
+            return statistics.median(
+                float(
+                    subprocess.run(
+                        [*bwrap, *python, code], capture_output=True, text=True, check=True
+                    ).stdout
+                )
+                for _ in range(repeats)
+            )
+
+        phases["cpu: interpreter start"] = cpu("")
+        phases["cpu: + worker imports (NumPy, IPython)"] = cpu(
+            "import numpy, IPython.core.interactiveshell"
+        )
+        phases["cpu: + the notebook's import torch"] = cpu(
+            "import numpy, IPython.core.interactiveshell, torch"
+        )
         bare = run("/bin/true")
         interpreter = run(*python, "pass")
         imports = run(*python, "import numpy, IPython.core.interactiveshell")

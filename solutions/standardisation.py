@@ -218,9 +218,9 @@ def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
     """Streaming count, mean and population variance over batches, merged stably.
 
     Each batch's statistics are computed with the corrected two-pass algorithm (float64, with
-    exact power-of-two rescaling when the batch needs it) and merged into the running ones with Chan et al.'s parallel
-    formulas, so the result is accurate with large offsets (1e9 + N(0, 1)) and the iterable is
-    consumed exactly once (generators work).
+    exact power-of-two rescaling when the batch needs it) and merged into the running ones with
+    Chan et al.'s parallel formulas, so the result is accurate with large offsets
+    (1e9 + N(0, 1)) and the iterable is consumed exactly once (generators work).
 
     Parameters
     ----------

@@ -313,3 +313,17 @@ def test_bad_scheduler_addresses_are_explained(released, tmp_path):  # noqa: F81
     ):
         done = grade(course, submissions, tmp_path / "out", "--scheduler", address)
         assert done.returncode == 1 and words in done.stderr, done.stderr[-2000:]
+
+
+def test_a_cluster_without_workers_stops_the_batch_with_a_reason(released, tmp_path, monkeypatch):  # noqa: F811
+    from distributed import LocalCluster
+
+    submissions = tmp_path / "submitted"
+    write_submission(submissions, "honest_full", build(released, CORRECT))
+    course = copy_course(tmp_path / "course")
+    options = BatchOptions(course, tmp_path / "out", progress=False)
+    monkeypatch.setattr(distributed, "NO_WORKERS_SECONDS", 2)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:
+        with pytest.raises(distributed.DistributedError, match="no workers for 2 s"):
+            distributed.grade_batch_distributed(A, submissions, options, empty.scheduler_address)
+    assert not (tmp_path / "out" / "grades.csv").exists()
