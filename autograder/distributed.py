@@ -28,7 +28,6 @@ from __future__ import annotations
 import atexit
 import functools
 import itertools
-import json
 import logging
 import threading
 import time
@@ -42,24 +41,26 @@ from autograder.assignment import (
     NotebookError,
     _fingerprint,
     load_spec,
-    read_notebook,
 )
 from autograder.batch import (
     BatchOptions,
     BatchResult,
     _digest,
+    _Graded,
     _load_saved,
+    _parsed,
     _progress,
+    _record,
     course_sandbox,
 )
 from autograder.course import REPOSITORY
-from autograder.gradebook import GradebookWriter, atomic_write
+from autograder.gradebook import GradebookWriter
 from autograder.reports import write_outputs
 from autograder.results import (
     ERROR,
     StudentResult,
     error_result,
-    grade_submission,
+    grade_one,
     not_graded_result,
 )
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
@@ -145,9 +146,9 @@ def grade_task(task: Task) -> dict[str, Any]:
     else:
         sandbox = _worker_sandbox(task.limits, task.isolate)
     try:
-        result = grade_submission(task.spec, submission, sandbox, task.data)
-    except Exception as error:  # a grader bug must not stop the batch
-        result = error_result(task.spec, submission, f"{type(error).__name__}: {error}")
+        result = grade_one(task.spec, submission, sandbox, task.data)
+    except Exception as error:  # grade_one's own boundary failed (e.g. no memory left)
+        result = error_result(task.spec, submission, f"{type(error).__name__}: {error}"[:300])
     return result.to_json()
 
 
@@ -221,13 +222,6 @@ def _read(submission: Submission) -> _Item:
     return _Item(submission, data, _digest(data), problem)
 
 
-def _notebook(data: bytes | None) -> dict | None:
-    try:
-        return read_notebook(data) if data is not None else None
-    except NotebookError:
-        return None
-
-
 def grade_batch_distributed(
     assignment: str,
     submissions: Path,
@@ -252,6 +246,7 @@ def grade_batch_distributed(
     version = grader_version()
     results: dict[str, StudentResult] = {}
     reused = 0
+    failed: dict[str, int] = {}  # failed tries so far, per student (errors are retried)
     client = connect(scheduler)
     try:
         with GradebookWriter(options.course_root, spec) as writer:
@@ -260,21 +255,25 @@ def grade_batch_distributed(
             for submission in found:
                 item = _read(submission)
                 path = results_dir / f"{submission.student_id}.json"
-                saved = _load_saved(path, spec.fingerprint, item.digest)
+                saved, failed[submission.student_id] = _load_saved(
+                    path, spec.fingerprint, item.digest
+                )
                 if saved is None:
                     queue.append(submission)
                     continue
-                writer.record(saved, _notebook(item.data), submitted=item.data is not None)
-                results[saved.student_id] = saved
+                graded = _Graded(
+                    saved, _parsed(item.data), item.digest, True, item.data is not None
+                )
+                results[saved.student_id] = _record(writer, graded, results_dir)
                 reused += 1
                 progress.update(1)
 
             def save(item: _Item, result: StudentResult) -> None:
-                writer.record(result, _notebook(item.data), submitted=item.data is not None)
-                if result.status != ERROR:
-                    saved = {"notebook_sha256": item.digest, "result": result.to_json()}
-                    atomic_write(results_dir / f"{result.student_id}.json", json.dumps(saved))
-                results[result.student_id] = result
+                tries = failed.get(result.student_id, 0)
+                tries = tries + 1 if result.status == ERROR else 0
+                submitted = item.data is not None
+                graded = _Graded(result, _parsed(item.data), item.digest, False, submitted, tries)
+                results[result.student_id] = _record(writer, graded, results_dir)
                 progress.update(1)
 
             def submit(submission: Submission):
