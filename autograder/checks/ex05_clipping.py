@@ -24,6 +24,7 @@ Tolerances.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -346,12 +347,16 @@ def sgd_case(
     max_norm: float | None = None,
     *,
     boundary: bool = False,
+    nonfinite_step: int | None = None,
 ) -> Case:
     """A case for ``sgd_with_clipping``; the verdict compares with the reference run.
 
     Norms within 0.1 % of ``max_norm`` are refused (where a tiny rounding difference could
     decide whether a step counts as clipped) unless ``boundary`` says the case is about exactly
     that: a norm equal to ``max_norm``, which the factor max_norm / (norm + 1e-6) < 1 clips.
+    ``nonfinite_step`` is the step whose gradient the problem makes inf or NaN: with ``max_norm``
+    the call must raise FloatingPointError naming that step; without it, either raising
+    FloatingPointError or taking the step (its norm logged as inf or NaN, either) is accepted.
     """
     from solutions.clipping import sgd_with_clipping
 
@@ -363,22 +368,84 @@ def sgd_case(
     }
     if max_norm is not None:
         payload["max_norm"] = max_norm
+    if nonfinite_step is not None and max_norm is not None:
+        verdict = _raises_naming_step(nonfinite_step)
+        return Case(
+            _sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD
+        )
     reference = sgd_run(sgd_with_clipping, payload, trap_overflow=False, time_limit=60.0)
     assert reference["status"] == "returned", reference
     expected = reference["value"]
-    if max_norm is not None and not boundary:
+    if max_norm is not None and not boundary and nonfinite_step is None:
         margin = np.abs(expected["grad_norms"] - max_norm) / max_norm
         assert margin.size == 0 or margin.min() > 1e-3, "a norm too close to max_norm"
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        return _sgd_verdict(payload, expected, outcome)
+        if nonfinite_step is None:
+            return _sgd_verdict(payload, expected, outcome)
+        return _plain_nonfinite_verdict(payload, expected, outcome, nonfinite_step)
 
-    parts = {"theta0": payload["theta0"], "lr": lr, "n_steps": n_steps}
+    return Case(_sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD)
+
+
+def _sgd_label(problem, theta0, lr, n_steps, max_norm) -> str:
+    parts = {"theta0": np.asarray(theta0, dtype=np.float64), "lr": lr, "n_steps": n_steps}
     if max_norm is not None:
         parts["max_norm"] = max_norm
-    spikes = [step for step, _ in problem["spikes"]]
-    shown = label(**parts) + (f", gradient spikes at steps {spikes}" if spikes else "")
-    return Case(shown, payload, verdict, harness=SGD)
+    spikes = [(step, vector) for step, vector in problem["spikes"]]
+    if not spikes:
+        return label(**parts)
+    shown = ", ".join(
+        f"{step}" if np.isfinite(vector).all() else f"{step} ({shorten(vector)})"
+        for step, vector in spikes
+    )
+    return label(**parts) + f", gradient spikes at steps {shown}"
+
+
+def _raises_naming_step(step: int):
+    """A verdict: FloatingPointError whose message names ``step`` (as a number of its own)."""
+    named = re.compile(rf"(?<![\d.]){step}(?![\d])")
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.raised(outcome, "FloatingPointError")
+        if problem and outcome["status"] == "returned":
+            return compare.within(
+                "",
+                problem,
+                f"; the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
+            )
+        if problem:
+            return problem
+        if not named.search(outcome.get("message", "")):
+            return Problem(
+                f"raised FloatingPointError ({shorten(outcome.get('message', ''), 80)}) without "
+                f"naming the step, {step}, whose gradient was not finite",
+                WRONG_EXCEPTION,
+            )
+        return None
+
+    return verdict
+
+
+def _plain_nonfinite_verdict(
+    payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome, step: int
+) -> str | None:
+    """Without max_norm, a non-finite gradient at ``step``: raise FloatingPointError, or take
+    the step as plain gradient descent does and log its norm as inf or NaN (either)."""
+    if outcome["status"] == "raised" and outcome["exc_type"] == "FloatingPointError":
+        return compare.raised(outcome, "FloatingPointError")
+    value = outcome.get("value")
+    norms = _as_float(value.get("grad_norms")) if isinstance(value, dict) else None
+    if norms is not None and norms.shape == (payload["n_steps"],):
+        if np.isfinite(norms[step]):
+            return Problem(
+                f"logged grad_norms[{step}] = {shorten(norms[step])} for a gradient containing inf"
+                " or NaN: its norm is inf or NaN",
+                WRONG,
+            )
+        expected = {**expected, "grad_norms": np.array(expected["grad_norms"])}
+        expected["grad_norms"][step] = norms[step]
+    return _sgd_verdict(payload, expected, outcome)
 
 
 def _clipped_kind(got: list[int], want: list[int]) -> str:
@@ -518,6 +585,14 @@ def sgd_plain():
         ),
         sgd_case(bowl([1.0, 1.0], [1.0, 1.0], lam=0.1, spikes=[(4, [3.0, -3.0])]), [0, 0], 0.1, 12),
         sgd_case(bowl([1.0], [1.0]), [3.0], 0.5, 0),
+        # A gradient with inf at the last step: take it (norm inf or NaN) or raise.
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(5, [np.inf, 0.0])]),
+            [0.0, 0.0],
+            0.1,
+            6,
+            nonfinite_step=5,
+        ),
     ]
 
 
@@ -553,6 +628,23 @@ def sgd_hard():
         ),
         sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5),
         sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5, max_norm=1.0),
+        # inf and NaN gradients cannot be clipped: FloatingPointError naming the step.
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(7, [np.inf, 1.0])]),
+            [0.0, 0.0],
+            0.1,
+            10,
+            max_norm=5.0,
+            nonfinite_step=7,
+        ),
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(3, [0.5, np.nan])]),
+            [0.0, 0.0],
+            0.1,
+            6,
+            max_norm=5.0,
+            nonfinite_step=3,
+        ),
     ]
 
 
@@ -742,7 +834,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     hint=(
                         "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path "
                         "holds n_steps + 1 iterates starting with theta0, grad_norms the n_steps "
-                        "norms and clipped is empty without max_norm."
+                        "norms and clipped is empty without max_norm; a gradient containing inf or "
+                        "NaN is applied like any other (its norm logged as inf or NaN) or raises "
+                        "FloatingPointError, never skipped silently."
                     ),
                 ),
                 section=SPIKES,
@@ -766,9 +860,17 @@ CHECKS: dict[str, Check] = checks_dict(
             Group(
                 name="hard",
                 points=3,
-                description="spikes of 1e200 and gradients of 1e-200",
+                description="spikes of 1e200, gradients of 1e-200, inf and NaN gradients",
                 make_cases=sgd_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT)
+                | on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint="with max_norm given, a gradient containing inf or NaN has norm inf or "
+                    "NaN and cannot be clipped (max_norm / inf = 0 and 0·inf = NaN): raise "
+                    'FloatingPointError with a message naming the step, e.g. f"gradient at step '
+                    '{step} is not finite".',
+                ),
                 section=STABLE,
             ),
         ),
