@@ -165,6 +165,11 @@ def fit_constant():
         # about 1e-17 (float64) or 7e-9 (float32), not 0; only an exact test finds it constant.
         fit_case(np.column_stack([np.full(7, 0.1), rng.normal(0, 1, 7)])),
         fit_case(np.column_stack([rng.normal(0, 1, 7), np.full(7, 0.1)]).astype(np.float32)),
+        # Nearly but not exactly constant (σ ≈ 2e-10 and 3e-8): the real deviation is kept; a
+        # tolerance test such as std < 1e-6 replaces it by 1.0.
+        fit_case(
+            np.column_stack([1.0 + 1e-10 * np.arange(7.0), 5.0 + 1e-7 * rng.uniform(0, 1, 7)])
+        ),
     ]
 
 
@@ -426,7 +431,10 @@ CHECKS: dict[str, Check] = checks_dict(
             Group(
                 name="constant",
                 points=1,
-                description="exactly constant columns and a single row get scale 1.0",
+                description=(
+                    "exactly constant columns and a single row get scale 1.0, nearly constant "
+                    "ones keep their deviation"
+                ),
                 make_cases=fit_constant,
                 hints={
                     WRONG: (
@@ -441,8 +449,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "deviation (ddof=0), and a constant column gets 1.0."
                     ),
                     ACCURACY: (
-                        "the scale of an ordinary column is off: it is the population standard "
-                        "deviation (ddof=0, divide by n), computed from deviations from the mean."
+                        "the scale is off: it is the population standard deviation (ddof=0, "
+                        "divide by n), computed from deviations from the mean, and only an "
+                        "exactly constant column gets 1.0. A threshold such as std < 1e-6 also "
+                        "replaces the real, tiny deviation of a nearly constant column by 1.0; "
+                        "test the column itself, (X == X[0]).all(axis=0)."
                     ),
                 },
                 section=CONSTANT,

@@ -340,6 +340,22 @@ def fit_standardiser(X):
             {"errors"},
         ),
         (FIT_STD_IS_ZERO, {"constant"}),
+        (
+            # a tolerance instead of an exact constant test: a real std of 2e-10 becomes 1.0
+            """
+import numpy as np
+
+def fit_standardiser(X):
+    X = np.asarray(X)
+    if X.ndim != 2 or np.isnan(X).any():
+        raise ValueError("X must be a 2-D array without NaN")
+    mean = X.mean(axis=0)
+    std = np.sqrt(np.mean((X - mean) ** 2, axis=0))
+    scale = np.where(std < 1e-6, 1.0, std).astype(X.dtype)
+    return mean, scale
+""",
+            {"constant"},
+        ),
     ],
     "standardise": [
         (
