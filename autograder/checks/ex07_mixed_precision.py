@@ -531,6 +531,9 @@ def _log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -
     return (magnitude * rng.choice([-1.0, 1.0], size)).astype(np.float32)
 
 
+_TIE_ABOVE = 2.0**-25 * (1 + 2.0**-23)  # one float32 step above half the least float16 subnormal
+
+
 def fraction_basic():
     rng = np.random.default_rng(721)
     return [
@@ -549,6 +552,9 @@ def fraction_scaled():
         fraction_case(g, 2.0**16),
         fraction_case(np.array([1e-9, 1e-12, 1e-8, 5e-4], dtype=np.float32), 65536.0),
         fraction_case(_log_uniform(rng, 1e-12, 1e-6, 100), 1000.0),
+        # The float32 product rounds to 2⁻²⁵, the tie that float16 rounds to 0; the float64
+        # product stays just above it and rounds up: the multiplier is applied in float32.
+        fraction_case(np.array([_TIE_ABOVE, 1e-3, 1e-9, -_TIE_ABOVE], np.float32), 1 - 2.0**-24),
     ]
 
 
@@ -958,7 +964,9 @@ CHECKS: dict[str, Check] = checks_dict(
                 hints=on(
                     WRONG,
                     ACCURACY,
-                    hint="multiply by loss_scale (in float32) before casting to float16.",
+                    hint="multiply by loss_scale in float32 (g * np.float32(loss_scale)), then "
+                    "cast to float16; a float64 product rounds once instead of twice and can land "
+                    "on the other side of float16's rounding threshold.",
                 ),
                 section=UNDERFLOW,
             ),
