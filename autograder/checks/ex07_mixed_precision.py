@@ -8,13 +8,15 @@ Tolerances.
   which NaN it writes (0xFFFF0000 from its vectorised loop, 0x7FC00000 from its scalar path), so a
   NaN input is judged by NaN-ness only. The value groups accept any floating dtype whose values
   equal the bfloat16 ones (a float64 copy is exact); the contract group asks for float32.
-* ``DynamicLossScaler``: GradScaler keeps its scale as a float32 and rounds each product to
-  float32. A scaler that keeps a Python float differs only by that rounding, at most one unit
-  roundoff of float32 (u = 2⁻²⁴) per update, so scales are compared with relative tolerance
-  1e-5 over sequences of at most 40 updates (40·u ≈ 2.4e-6); a wrong growth or backoff is off
-  by the factor itself (≥ 1.25 here). Growth that would overflow float32 is skipped, as in
-  GradScaler: that is judged exactly in its own group. Unscaled gradients are compared within
-  2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both pass).
+* ``DynamicLossScaler``: GradScaler keeps its scale as a float32 and rounds each product
+  float64(scale)·factor to float32 once; the contract says the scales equal GradScaler's, so they
+  are compared exactly, with non-power-of-two factors in the cases. A scale kept as a Python
+  float, or multiplied in float32 (rounding the factor first), differs by a rounding (diagnosed
+  as accuracy, relative difference below 1e-4); a wrong growth or backoff is off by the factor
+  itself (≥ 1.25 here, diagnosed as a wrong value). Growth that would overflow float32 is
+  skipped, as in GradScaler: that is judged exactly in its own group. Unscaled gradients are
+  compared within 2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both
+  pass).
 * ``fp16_underflow_fraction`` is a ratio of two counts: the reference fraction is computed in
   the verdict and compared with tolerance 1e-6·fraction + 1e-12. One count more or less changes
   the fraction by 1/n, at least 1e-3 relative for the n ≤ 300 used, so the counts must be exact,
@@ -318,12 +320,15 @@ def scaler_verdict(*, check_unscale: bool = False) -> Any:
                         f"get_scale() returned {shorten(got['scale'])} where a float was expected"
                     )
                 if not _close(value, want["scale"], 0.0):
-                    return (
+                    # Off by a rounding (not by a factor): the product was rounded differently.
+                    rounding = _close(value, want["scale"], 1e-4)
+                    return Problem(
                         f"after update(found_inf={want['found_inf']}) ({kind} step, update "
                         f"number {sum(e['op'] == 'update' for e in want_log[: step + 1])}) the "
                         f"scale is {exact(value)} where torch.amp.GradScaler has "
                         f"{exact(want['scale'])} (GradScaler's scales so far: "
-                        f"{_history(want_log, step)})"
+                        f"{_history(want_log, step)})",
+                        ACCURACY if rounding else WRONG,
                     )
             elif want["op"] == "scale_loss":
                 value = _number(got["value"])
@@ -771,6 +776,13 @@ def train_scaler():
 # The checks
 # ----------------------------------------------------------------------------------------------
 
+_SCALE_ROUNDING_HINT = (
+    "the scale is off by a rounding: GradScaler keeps the scale as a float32 and multiplies it "
+    "by the factor in double precision, rounding the product to float32 once, "
+    "np.float32(float(scale) * factor). A Python-float scale never rounds, and "
+    "np.float32(scale) * np.float32(factor) rounds the factor first."
+)
+
 CHECKS: dict[str, Check] = checks_dict(
     Check(
         ASSIGNMENT,
@@ -903,7 +915,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "use the constructor's arguments, not the default constants 2.0, 0.5 and "
                         "2000."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_SCALE_ROUNDING_HINT),
                 section=DYNAMIC,
             ),
             Group(
