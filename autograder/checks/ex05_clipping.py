@@ -43,12 +43,14 @@ from autograder.compare import (
     UNDERFLOW,
     WRONG,
     WRONG_EXCEPTION,
+    WRONG_FACTOR,
     WRONG_INDEX,
+    WRONG_QUANTITY,
     WRONG_TYPE,
     Problem,
 )
 from autograder.drivers.ex05_clipping import sgd_run
-from autograder.feedback import shorten
+from autograder.feedback import exact, shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex05_clipping"
@@ -205,6 +207,8 @@ def norm_case(
     note = f"{ulps:g} ULPs = 2n + 8 for n = {n_entries} entries"
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
+        if _raised_floating_point_error(outcome):
+            return _overflowed_norm(outcome, f"the true norm, {exact(norm)}, is finite")
         problem = compare.returned(outcome)
         if problem:
             return problem
@@ -222,13 +226,13 @@ def norm_case(
             return Problem(f"returned the norm as {shorten(got_norm)}, not a single number", SHAPE)
         problem = compare.close(got_norm, norm, dtype=coarsest, ulps=ulps, tolerance_note=note)
         if problem:
-            return compare.within("the norm before clipping", problem)
+            return _norm_problem(problem, float(got_norm), norm, max_norm, eps)
         arrays, problem = _array_list(value[0], len(grads), "the clipped gradients")
         if problem:
             return problem
         problem = _compare_arrays(arrays, grads, expected, coarsest, ulps=ulps, tolerance_note=note)
         if problem:
-            return problem
+            return _factor_problem(problem, arrays, grads, norm, max_norm, eps)
         if fresh and outcome.get("aliased"):
             return Problem(
                 "returned an array that shares memory with an input gradient; return new "
@@ -238,6 +242,78 @@ def norm_case(
         return None
 
     return Case(shown, payload, verdict, harness=FRESH)
+
+
+def _clip_factor(norm: float, max_norm: float, eps: float | None) -> float:
+    return min(1.0, max_norm / (norm + (1e-6 if eps is None else eps)))
+
+
+def _norm_problem(
+    problem: str, got: float, norm: float, max_norm: float, eps: float | None
+) -> Problem:
+    """A wrong norm; said so when it is the norm after clipping."""
+    after = norm * _clip_factor(norm, max_norm, eps)
+    if after != norm and np.isfinite(got) and abs(got - after) <= 1e-6 * after:
+        return Problem(
+            f"returned the norm {exact(got)}, which is the norm after clipping (the true norm "
+            f"before clipping is {exact(norm)}); return the norm measured before clipping, as "
+            "clip_grad_norm_ does",
+            WRONG_QUANTITY,
+        )
+    return compare.within("the norm before clipping", problem)
+
+
+def _factor_problem(
+    problem: str,
+    got: list[np.ndarray],
+    grads: list[np.ndarray],
+    norm: float,
+    max_norm: float,
+    eps: float | None,
+) -> Problem:
+    """Wrong clipped arrays: name a common factor that is not the contract's, or arrays scaled
+    by different factors (clipping each by its own norm)."""
+    factors = []
+    for g, original in zip(got, grads, strict=True):
+        nonzero = (original != 0) & np.isfinite(original) & np.isfinite(g)
+        if nonzero.any():
+            with np.errstate(all="ignore"):
+                ratios = g[nonzero].astype(np.float64) / original[nonzero].astype(np.float64)
+            factors.append((float(ratios.min()), float(ratios.max())))
+    if not factors:
+        return Problem(problem, compare.kind_of(problem))
+    coarse = max(np.finfo(g.dtype).eps for g in grads)
+    low, high = min(f[0] for f in factors), max(f[1] for f in factors)
+    want = _clip_factor(norm, max_norm, eps)
+    if high - low <= 16 * coarse * abs(high):
+        return Problem(
+            f"{problem}: every entry is scaled by the same factor {exact(high)}, where "
+            f"min(1, max_norm / (norm + eps)) = {exact(want)}",
+            WRONG_FACTOR,
+        )
+    uniform = all(h - lo <= 16 * coarse * abs(h) for lo, h in factors)
+    if len(factors) > 1 and uniform:
+        shown = ", ".join(exact(h) for _, h in factors)
+        return Problem(
+            f"{problem}: the arrays are scaled by different factors ({shown}), where one global "
+            f"factor {exact(want)} applies to all",
+            WRONG,
+        )
+    return Problem(problem, compare.kind_of(problem))
+
+
+def _raised_floating_point_error(outcome: Outcome) -> bool:
+    return outcome["status"] == "raised" and outcome["exc_type"] == "FloatingPointError"
+
+
+def _overflowed_norm(outcome: Outcome, fact: str) -> Problem:
+    """FloatingPointError where the norm is finite: the student's own norm overflowed."""
+    message = shorten(outcome.get("message", ""), 80)
+    return Problem(
+        f"raised FloatingPointError ({message}) although {fact}: the norm overflowed (or "
+        "underflowed) on the way, e.g. in squaring the entries",
+        OVERFLOW,
+    )
 
 
 def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
@@ -455,6 +531,8 @@ def _clipped_kind(got: list[int], want: list[int]) -> str:
 
 
 def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome) -> str | None:
+    if _raised_floating_point_error(outcome):
+        return _overflowed_norm(outcome, "every gradient here is finite, and so is its norm")
     problem = compare.returned(outcome)
     if problem:
         return problem
@@ -655,6 +733,17 @@ _NORM_HINT = (
     "‖g‖ = m·√(Σ (gᵢ/m)²)."
 )
 
+_FACTOR_HINTS = on(
+    WRONG_FACTOR,
+    hint="every array is multiplied by one factor, min(1, max_norm / (norm + eps)): eps is added "
+    "to the norm (before clipping) in the denominator, the factor is clamped at 1, and it is the "
+    "eps argument, not a constant.",
+) | on(
+    WRONG_QUANTITY,
+    hint="return the global norm measured before clipping (what clip_grad_norm_ returns), not the "
+    "norm of the clipped arrays.",
+)
+
 CHECKS: dict[str, Check] = checks_dict(
     Check(
         ASSIGNMENT,
@@ -736,7 +825,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm "
                         "+ eps)) and return (clipped arrays, norm before clipping)."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=CLIP_MATH,
             ),
             Group(
@@ -752,7 +842,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "and every array is multiplied by the same factor; clipping each array by "
                         "its own norm changes the direction of the update."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
             Group(
@@ -769,7 +860,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "constant, and note that an all-zero gradient has norm 0 and stays "
                         "unchanged."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
             Group(
@@ -779,7 +871,7 @@ CHECKS: dict[str, Check] = checks_dict(
                     "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)"
                 ),
                 make_cases=norm_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT) | _FACTOR_HINTS,
                 section=STABLE,
             ),
             Group(
@@ -795,7 +887,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         " repair it: raise FloatingPointError (as clip_grad_norm_ does with "
                         "error_if_nonfinite=True) instead of returning zeroed or NaN arrays."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=MONITOR,
             ),
             Group(
@@ -813,7 +906,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "float64 if you like, but cast the clipped arrays back), also when no "
                         "clipping is needed."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
         ),

@@ -384,6 +384,85 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
             {"dtype"},
         ),
         (NORM_STRICT_BOUNDARY, {"eps"}),
+        (
+            # eps outside the division: max_norm / norm + eps
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, max_norm / norm + eps) if norm else 1.0
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"basic", "global", "eps", "hard", "dtype"},
+        ),
+        (
+            # eps added to max_norm too: (max_norm + eps) / (norm + eps)
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, (max_norm + eps) / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"basic", "global", "eps", "hard"},
+        ),
+        (
+            # returns the norm after clipping
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, max_norm / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm * factor
+""",
+            {"basic", "global", "eps", "hard", "dtype"},
+        ),
+        (
+            # the textbook norm, raising FloatingPointError when its own squares overflow
+            """
+import numpy as np
+
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    # the textbook sqrt(sum(g**2)), raising when it is not finite: 1e200 squared overflows
+    with np.errstate(over="ignore", under="ignore"):
+        norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    if not np.isfinite(norm):
+        raise FloatingPointError(f"the gradient norm is {norm}")
+    factor = min(1.0, max_norm / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"hard"},
+        ),
     ],
     "sgd_with_clipping": [
         (
