@@ -94,27 +94,41 @@ def _from_bits(bits: int) -> float:
     return float(np.array(bits, dtype=np.uint32).view(np.float32))
 
 
-def _describe_bf16_miss(x_bits: int, got_bits: int, want_bits: int) -> str:
-    """Name the rounding mistake that turns the float32 ``x_bits`` into ``got_bits``."""
+def _describe_bf16_miss(x_bits: int, got_bits: int, want_bits: int) -> Problem:
+    """Name the rounding mistake that turns the float32 ``x_bits`` into ``got_bits``: chopping
+    is diagnosed as accuracy, a NaN that does not stay NaN as a missing NaN."""
     x, got, want = _from_bits(x_bits), _from_bits(got_bits), _from_bits(want_bits)
     if math.isnan(x):
-        return (
+        return Problem(
             f"returned {fmt(got)} (0x{got_bits:08X}) for the NaN 0x{x_bits:08X}: a NaN must stay "
-            "NaN — the rounding increment carried out of the NaN's payload"
+            "NaN — the rounding increment carried out of the NaN's payload",
+            MISSING_NAN,
         )
     shown = (
         f"returned {fmt(got)} (0x{got_bits:08X}) for x = {fmt(x)} (0x{x_bits:08X}) where "
         f"round-to-nearest-even gives {fmt(want)} (0x{want_bits:08X})"
     )
+    chopped = got_bits == x_bits & 0xFFFF0000
     if got_bits & 0xFFFF:
-        return f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)"
+        return Problem(
+            f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)", WRONG
+        )
     if math.isinf(want) and not math.isinf(got):
-        return f"{shown} — values past bfloat16's largest finite value must overflow to inf"
-    if got_bits == x_bits & 0xFFFF0000:
-        return f"{shown} — the low 16 bits were truncated (chopped) instead of rounded to nearest"
+        return Problem(
+            f"{shown} — values past bfloat16's largest finite value must overflow to inf"
+            + (" (the low 16 bits were chopped instead of rounded)" if chopped else ""),
+            ACCURACY if chopped else WRONG,
+        )
+    if chopped:
+        return Problem(
+            f"{shown} — the low 16 bits were truncated (chopped) instead of rounded to nearest",
+            ACCURACY,
+        )
     if x_bits & 0xFFFF == 0x8000:
-        return f"{shown} — x is exactly halfway (a tie), which goes to the even neighbour"
-    return shown
+        return Problem(
+            f"{shown} — x is exactly halfway (a tie), which goes to the even neighbour", WRONG
+        )
+    return Problem(shown, WRONG)
 
 
 def bf16_verdict(*, contract: bool) -> Any:
@@ -152,7 +166,7 @@ def bf16_verdict(*, contract: bool) -> Any:
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {index}" if x.ndim else ""
         miss = _describe_bf16_miss(_bits(x[index]), _bits(got32[index]), _bits(want[index]))
-        return miss + where
+        return compare.within("", miss, where)
 
     return verdict
 
@@ -647,9 +661,15 @@ def train_verdict(aspect: str) -> Any:
                         "expected (use loss.item() so no tensor or graph is kept)"
                     )
                 if not _close(value, want["losses"][step], LOSS_RTOL):
+                    earlier = (
+                        " (the earlier steps' losses agree, so the update before this step "
+                        "differed)"
+                        if step
+                        else ""
+                    )
                     return (
                         f"returned loss {fmt(value)} in step {step} where the autocast forward "
-                        f"pass gives {fmt(want['losses'][step])}"
+                        f"pass gives {fmt(want['losses'][step])}{earlier}"
                     )
             return None
         if aspect == "autocast":
@@ -776,6 +796,10 @@ def train_scaler():
 # The checks
 # ----------------------------------------------------------------------------------------------
 
+_CHOP_HINT = (
+    "clearing the low 16 bits chops (truncates toward zero) instead of rounding to nearest: add "
+    "0x7FFF plus the lowest kept bit ((bits >> 16) & 1) to the uint32 bits before clearing them."
+)
 _SCALE_ROUNDING_HINT = (
     "the scale is off by a rounding: GradScaler keeps the scale as a float32 and multiplies it "
     "by the factor in double precision, rounding the product to float32 once, "
@@ -795,6 +819,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 make_cases=bf16_ordinary,
                 hints=on(
                     WRONG,
+                    ACCURACY,
                     hint="view the float32 as uint32, add 0x7FFF plus the lowest kept bit "
                     "((bits >> 16) & 1), then clear the low 16 bits; chopping the low bits "
                     "(truncation) is not rounding to nearest.",
@@ -815,7 +840,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         " bit is 0 — round half to even, not half up; the increment 0x7FFF + lsb "
                         "does this."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=BY_HAND,
             ),
             Group(
@@ -824,7 +850,6 @@ CHECKS: dict[str, Check] = checks_dict(
                 description="±0, ±inf, NaN payloads, overflow near the float32 maximum, subnormals",
                 make_cases=bf16_specials,
                 hints=on(
-                    WRONG,
                     NAN,
                     MISSING_NAN,
                     hint=(
@@ -832,7 +857,17 @@ CHECKS: dict[str, Check] = checks_dict(
                         "round to inf), but it must not reach a NaN: treat NaN separately "
                         "(np.isnan(x)) so 0x7F800001 does not become inf or 0x7FFFFFFF wrap to -0."
                     ),
-                ),
+                )
+                | on(
+                    WRONG,
+                    hint=(
+                        "the same increment handles every non-NaN value: a carry out of the "
+                        "mantissa bumps the exponent, so values past bfloat16's largest finite "
+                        "number become inf, and ±0, ±inf and subnormals come through unchanged or "
+                        "rounded like any other value."
+                    ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=MATHS,
             ),
             Group(
@@ -850,7 +885,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "return a new float32 array (np.uint32 bits viewed back as np.float32), "
                         "keep the shape, and never write into x."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=BY_HAND,
             ),
         ),
@@ -1028,7 +1064,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     WRONG,
                     hint=(
                         "return loss.item() (a float) of the loss computed under autocast, not the "
-                        "tensor and not the scaled loss."
+                        "tensor and not the scaled loss. If only later steps differ, the updates "
+                        "before them differ: start each call with optimizer.zero_grad() so "
+                        "gradients do not accumulate across calls, and take exactly one step."
                     ),
                 ),
                 section=RUN,
