@@ -381,6 +381,13 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
             if grad_got is not None and np.isnan(grad_got).any():
                 n_nan = int(np.isnan(grad_got).sum())
                 suffix += f"; and loss.backward() gave {n_nan} NaN gradient entries"
+            got_dtype = outcome.get("dtype") if outcome.get("is_tensor") else None
+            if got_dtype and got_dtype != dtype and compare.kind_of(problem) == ACCURACY:
+                return Problem(
+                    f"loss value: {problem}{suffix}; the loss came back as a {got_dtype} tensor "
+                    f"for {dtype} logits",
+                    DTYPE,
+                )
             return compare.within("loss value", problem, suffix)
         if "gradient" in parts:
             if outcome["grad"] is None:
@@ -696,6 +703,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
                         "row's target with gather or advanced indexing."
                     ),
+                )
+                | on(
+                    DTYPE,
+                    hint="compute in the logits' own dtype: .float(), float32 constants or a "
+                    "float32 copy turn float64 logits into float32 and keep only about 7 digits.",
                 ),
                 section=FUSED,
             ),

@@ -36,6 +36,7 @@ from autograder.compare import (
     DTYPE,
     EXCEPTION,
     INF,
+    MISSING_NAN,
     NAN,
     NO_RAISE,
     WRONG,
@@ -578,6 +579,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "skip empty batches; with no values at all return (0, nan, nan) rather than"
                         " dividing by zero; a single value has variance 0."
                     ),
+                )
+                | on(
+                    MISSING_NAN,
+                    hint="with no values at all the mean and the variance are undefined: return "
+                    "(0, nan, nan), not 0.0 (a number that looks like a real mean of 0).",
                 ),
                 section=VARIANCE,
             ),

@@ -536,13 +536,12 @@ def fraction_verdict(case: Case, outcome: Outcome) -> str | None:
     return None
 
 
-def fraction_case(grads: Any, loss_scale: float | None = None) -> Case:
+def fraction_case(grads: Any, loss_scale: float | None = None, shown: str | None = None) -> Case:
+    """A case for ``fp16_underflow_fraction``; ``shown`` replaces the default label."""
     kwargs = {} if loss_scale is None else {"loss_scale": loss_scale}
-    if isinstance(grads, list):
+    if shown is None and isinstance(grads, list):
         shown = label(grads=[f"float32 array of shape {g.shape}" for g in grads], **kwargs)
-    else:
-        shown = label(grads=grads, **kwargs)
-    return case(shown, [grads], fraction_verdict, kwargs=kwargs)
+    return case(shown or label(grads=grads, **kwargs), [grads], fraction_verdict, kwargs=kwargs)
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
@@ -573,7 +572,12 @@ def fraction_scaled():
         fraction_case(_log_uniform(rng, 1e-12, 1e-6, 100), 1000.0),
         # The float32 product rounds to 2⁻²⁵, the tie that float16 rounds to 0; the float64
         # product stays just above it and rounds up: the multiplier is applied in float32.
-        fraction_case(np.array([_TIE_ABOVE, 1e-3, 1e-9, -_TIE_ABOVE], np.float32), 1 - 2.0**-24),
+        fraction_case(
+            np.array([_TIE_ABOVE, 1e-3, 1e-9, -_TIE_ABOVE], np.float32),
+            1 - 2.0**-24,
+            "grads = float32 [t, 1e-3, 1e-9, -t] with t = 2⁻²⁵·(1 + 2⁻²³) (the float32 just "
+            "above half the least float16 subnormal), loss_scale = 1 - 2⁻²⁴ (a float32 value)",
+        ),
     ]
 
 

@@ -336,6 +336,17 @@ def stable_sigmoid(x):
         ),
         (SIGMOID_SILENCED, {"large", "float32"}),
         (SIGMOID_FLOAT16_FLOOR, {"basic"}),
+        (
+            # clips x to [-500, 500]: sigma(-1000) becomes sigma(-500), and float32 overflows
+            """
+import numpy as np
+
+def stable_sigmoid(x):
+    x = np.asarray(x)
+    return 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+""",
+            {"large", "special", "float32"},
+        ),
     ],
     "softplus": [
         (
@@ -382,6 +393,18 @@ def softplus(x):
         ),
         (SOFTPLUS_TORCH_THRESHOLD, {"positive"}),
         (SOFTPLUS_FLOAT16_FLOOR, {"basic"}),
+        (
+            # returns x itself above a threshold of 30: too low (x + e^-x is not x until 33.3)
+            """
+import numpy as np
+
+def softplus(x):
+    x = np.asarray(x)
+    with np.errstate(over="ignore"):
+        return np.where(x > 30, x, np.log1p(np.exp(np.minimum(x, 30))))
+""",
+            {"positive"},
+        ),
     ],
     "clipped_bce": [
         (
