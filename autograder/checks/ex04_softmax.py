@@ -618,7 +618,7 @@ CHECKS: dict[str, Check] = checks_dict(
             Group(
                 name="errors",
                 points=1,
-                description="targets out of range, a mismatched number of rows, an empty batch",
+                description="targets out of range or a mismatched number of rows",
                 make_cases=ce_errors,
                 hints=on(
                     NO_RAISE,

@@ -432,10 +432,7 @@ CHECKS: dict[str, Check] = checks_dict(
             Group(
                 name="constant",
                 points=1,
-                description=(
-                    "exactly constant columns and a single row get scale 1.0, nearly constant "
-                    "ones keep their deviation"
-                ),
+                description="exactly constant columns and a single row get scale 1.0",
                 make_cases=fit_constant,
                 hints={
                     WRONG: (
