@@ -273,6 +273,10 @@ def _factor_problem(
 ) -> Problem:
     """Wrong clipped arrays: name a common factor that is not the contract's, or arrays scaled
     by different factors (clipping each by its own norm)."""
+    kind = compare.kind_of(problem)
+    same_shapes = all(g.shape == o.shape for g, o in zip(got, grads, strict=True))
+    if kind not in (ACCURACY, WRONG) or not same_shapes:
+        return Problem(problem, kind)
     factors = []
     for g, original in zip(got, grads, strict=True):
         nonzero = (original != 0) & np.isfinite(original) & np.isfinite(g)
@@ -281,7 +285,7 @@ def _factor_problem(
                 ratios = g[nonzero].astype(np.float64) / original[nonzero].astype(np.float64)
             factors.append((float(ratios.min()), float(ratios.max())))
     if not factors:
-        return Problem(problem, compare.kind_of(problem))
+        return Problem(problem, kind)
     coarse = max(np.finfo(g.dtype).eps for g in grads)
     low, high = min(f[0] for f in factors), max(f[1] for f in factors)
     want = _clip_factor(norm, max_norm, eps)
@@ -299,7 +303,7 @@ def _factor_problem(
             f"factor {exact(want)} applies to all",
             WRONG,
         )
-    return Problem(problem, compare.kind_of(problem))
+    return Problem(problem, kind)
 
 
 def _raised_floating_point_error(outcome: Outcome) -> bool:
