@@ -38,6 +38,8 @@ UNDERFLOW = "underflow"
 ACCURACY = "accuracy"
 WRONG = "wrong value"
 WRONG_INDEX = "wrong index"
+WRONG_FACTOR = "wrong factor"
+WRONG_QUANTITY = "wrong quantity"
 NO_RAISE = "no raise"
 WRONG_EXCEPTION = "wrong exception"
 EMPTY_MESSAGE = "empty message"
@@ -59,6 +61,8 @@ DIAGNOSES = (
     ACCURACY,
     WRONG,
     WRONG_INDEX,
+    WRONG_FACTOR,
+    WRONG_QUANTITY,
     NO_RAISE,
     WRONG_EXCEPTION,
     EMPTY_MESSAGE,

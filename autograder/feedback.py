@@ -105,6 +105,12 @@ NEUTRAL_HINTS: dict[str, str] = {
     "wrong value": "the value differs from the contract's; work through the input above by "
     "hand and compare each step with your code.",
     "wrong index": "check how you number the steps or entries: the contract counts from 0.",
+    "wrong factor": "every entry is scaled by one common factor, but not by the one the docstring "
+    "gives; compare your factor's formula with it term by term (where each constant goes, any "
+    "clamp, the precision it is computed in).",
+    "wrong quantity": "the number returned is a different quantity from the one the docstring "
+    "names (for example measured after an update instead of before it); re-read its Returns "
+    "section.",
     "no raise": "validate the input first and raise the named exception with a message saying "
     "what was wrong.",
     "wrong exception": "raise exactly the exception type the docstring names (a different "

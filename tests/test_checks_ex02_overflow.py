@@ -134,3 +134,22 @@ def test_sigmoid_and_softplus_oracles_in_the_tails():
     assert oracle.softplus(-40.0) == pytest.approx(math.exp(-40.0), rel=1e-15)
     assert oracle.softplus(1000.0) == 1000.0
     assert np.isnan(oracle.sigmoid(math.nan))
+
+
+def test_a_low_softplus_threshold_is_told_how_high_it_must_be(capsys, recwarn):
+    feedback = _feedback("softplus", -1, "positive", capsys, recwarn)
+    assert "33.3 in float64" in feedback and "PyTorch's 20 is too low" in feedback
+
+
+def test_a_clipped_sigmoid_is_told_about_clipping_not_overflow(capsys, recwarn):
+    feedback = _feedback("stable_sigmoid", -1, "large", capsys, recwarn)
+    assert "clipping x to a range" in feedback
+    assert "overflows in exp(-x)" not in feedback
+
+
+def test_sigmoid_tolerance_follows_the_conditioning():
+    from autograder.checks.ex02_overflow import sigmoid_condition
+
+    kappa = sigmoid_condition(np.array([-30.0, 0.0, 30.0, -np.inf, np.nan]))
+    assert kappa[0] == pytest.approx(30.0, rel=1e-12)  # |x|·σ(30)
+    assert kappa[1] == 0.0 and kappa[2] < 1e-11 and kappa[3] == 0.0

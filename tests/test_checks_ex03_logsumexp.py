@@ -124,3 +124,14 @@ def test_axis_case_catches_a_global_shift():
         global_shift = x.max() + np.log(np.sum(np.exp(x - x.max()), axis=1))
     assert global_shift[1] == -np.inf
     assert np.isfinite(oracle.logsumexp_axis(x, axis=1)).all()
+
+
+def test_plain_formula_with_fallback_loses_on_subnormal_exponentials(capsys, recwarn):
+    source, groups = MUTANTS.MUTANTS["logsumexp"][-1]
+    report = _grade_quietly("logsumexp", define("logsumexp", source), capsys, recwarn)
+    large = next(g for g in report.groups if g.name == "large")
+    assert "x = [-740., -741.]" in large.feedback and "subnormal" in large.feedback
+    source, _ = MUTANTS.MUTANTS["online_logsumexp"][1]  # iterates the generator twice
+    report = _grade_quietly("online_logsumexp", define("online_logsumexp", source), capsys, recwarn)
+    edge = next(g for g in report.groups if g.name == "edge")
+    assert "read the chunks in one pass" in edge.feedback

@@ -184,3 +184,28 @@ def test_axis_oracles_move_the_axis():
     np.testing.assert_allclose(oracle.softmax_axis(x, 0).sum(axis=0), 1.0, rtol=1e-15)
     np.testing.assert_allclose(oracle.log_softmax_axis(x, 0)[:, 0], [0.0, -1000.0], atol=1e-12)
     np.testing.assert_allclose(oracle.log_softmax_axis(x.T, -1), oracle.log_softmax_axis(x, 0).T)
+
+
+def test_plain_formula_with_fallback_is_told_about_subnormal_exponentials(capsys, recwarn):
+    for name in ("softmax", "log_softmax"):
+        feedback = _feedback(name, -1, "large", capsys, recwarn)
+        assert "x = [-740. , -741. , -739.5]" in feedback and "subnormal" in feedback, name
+    feedback = _feedback("cross_entropy", -2, "large", capsys, recwarn)
+    assert "subnormal" in feedback
+
+
+def test_cross_entropy_of_an_empty_batch_is_nan(capsys, recwarn):
+    feedback = _feedback("cross_entropy", -1, "errors", capsys, recwarn)
+    assert "(N = 0)" in feedback and "the mean of no losses is nan" in feedback
+    assert "max(N, 1) gives 0.0" in feedback
+
+
+def test_log_of_softmax_is_not_told_to_shift(capsys, recwarn):
+    feedback = _feedback("log_softmax", 0, "large", capsys, recwarn)
+    assert "subtract the row's maximum" not in feedback
+
+
+def test_torch_cross_entropy_in_float32_is_told_about_the_dtype(capsys, recwarn):
+    feedback = _feedback("torch_cross_entropy", -1, "value", capsys, recwarn)
+    assert "came back as a float32 tensor for float64 logits" in feedback
+    assert "logits' own dtype" in feedback and "gather" not in feedback

@@ -162,3 +162,36 @@ def test_multiple_choice_key():
         wrong = next(o for o in "abcd" if o != letter)
         report = autograder.grade_function(ASSIGNMENT, question, wrong)
         assert report.score == 0 and f"'{letter}'" not in report.groups[0].feedback
+
+
+def test_a_wrongly_placed_eps_is_told_about_the_factor_not_per_array_clipping():
+    feedback = _feedback("clip_by_global_norm", -4, "global")
+    assert "every entry is scaled by the same factor" in feedback
+    assert "eps is added to the norm" in feedback
+    assert "its own norm" not in feedback
+
+
+def test_the_norm_after_clipping_is_named_as_such():
+    feedback = _feedback("clip_by_global_norm", -2, "global")
+    assert "which is the norm after clipping" in feedback
+    assert "measured before clipping" in feedback
+
+
+def test_per_array_clipping_is_told_about_the_global_norm():
+    feedback = _feedback("clip_by_global_norm", 3, "global")
+    assert "scaled by different factors" in feedback and "its own norm" in feedback
+
+
+def test_a_norm_raising_on_its_own_overflow_is_told_to_rescale():
+    feedback = _feedback("clip_by_global_norm", -1, "hard")
+    assert "raised FloatingPointError" in feedback and "overflowed" in feedback
+    assert "Scale by the largest magnitude" in feedback
+
+
+def test_non_finite_gradients_in_sgd_feedback():
+    no_raise = _feedback("sgd_with_clipping", -3, "hard")
+    assert "instead of raising FloatingPointError" in no_raise and "step 7" in no_raise
+    unnamed = _feedback("sgd_with_clipping", -2, "hard")
+    assert "without naming the step, 7" in unnamed
+    skipped = _feedback("sgd_with_clipping", -1, "plain")
+    assert "never skipped silently" in skipped

@@ -120,3 +120,10 @@ def test_multiple_choice_key():
         wrong = next(o for o in "abcd" if o != letter)
         report = autograder.grade_function(ASSIGNMENT, question, wrong)
         assert report.score == 0 and f"'{letter}'" not in report.groups[0].feedback
+
+
+def test_threshold_and_empty_welford_feedback():
+    constant = _feedback("fit_standardiser", -1, "constant")
+    assert "2.000000165480742e-10" in constant and "std < 1e-6" in constant
+    empty = _feedback("welford", -1, "edges")
+    assert "(0, nan, nan), not 0.0" in empty and "NaN in the input" not in empty

@@ -246,3 +246,15 @@ def test_train_step_driver_is_deterministic_and_skips_the_inf_step():
     assert first["forward_dtypes"] == ["bfloat16"] * payload["steps"]
     assert first["param_dtypes"] == ["float32"] * 4
     assert first["loss_types"] == ["float"] * payload["steps"]
+
+
+def test_hints_fit_the_diagnosis(capsys, recwarn):
+    specials = _feedback("round_to_bfloat16", 2, "specials", capsys, recwarn)
+    assert "chops (truncates toward zero)" in specials and "reach a NaN" not in specials
+    factors = _feedback("DynamicLossScaler", 8, "factors", capsys, recwarn)
+    assert "rounds the factor first" in factors and "default constants" not in factors
+    scaled = _feedback("fp16_underflow_fraction", -1, "scaled", capsys, recwarn)
+    assert "loss_scale = 1 - 2⁻²⁴" in scaled and "(= 3 of the 4 nonzero entries)" in scaled
+    assert "multiply by loss_scale in float32" in scaled
+    loss = _feedback("mixed_precision_train_step", 2, "loss_float", capsys, recwarn)
+    assert "the earlier steps' losses agree" in loss and "optimizer.zero_grad()" in loss

@@ -79,6 +79,9 @@ def lse_large():
         lse_case(np.array([-1000.0, -1001.0, -999.0])),
         lse_case(-800.0 + rng.normal(0.0, 2.0, size=30)),
         lse_case(np.array([-1e300, -1e300 * (1 - 2**-52)])),
+        # Every exp(xᵢ) is subnormal: a naive sum keeps a few significant digits, no exception.
+        lse_case(np.array([-740.0, -741.0])),
+        lse_case(np.array([-720.0, -735.5, -744.0])),
     ]
 
 
@@ -118,6 +121,8 @@ def lse_float32():
         lse_case(rng.normal(0.0, 3.0, size=20).astype(np.float32)),
         lse_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
         lse_case(np.array([-120.0, -121.0], dtype=np.float32)),
+        # exp(xᵢ) subnormal in float32 (below 2⁻¹²⁶ ≈ e⁻⁸⁷·³): a naive sum loses digits silently.
+        lse_case(np.array([-100.0, -101.0, -99.5], dtype=np.float32)),
         lse_case(rng.normal(0.0, 40.0, size=(3, 5)).astype(np.float32), axis=1),
     ]
 
@@ -196,6 +201,7 @@ def online_large():
         online_case([rng.normal(0, 1, 10) + 10.0 * k**3 for k in range(1, 6)]),
         online_case([np.array([2000.0, 1.0]), np.array([-5.0, 1999.0])]),
         online_case([np.array([-1000.0, -1002.0]), np.array([-1001.0])]),
+        online_case([np.array([-740.0]), np.array([-741.0, -739.5])]),
     ]
 
 
@@ -216,6 +222,12 @@ _OVERFLOW_HINT = (
     "exponentiating large entries directly overflows to inf, and exponentiating very negative "
     "ones underflows to 0 so log(0) = -inf; subtract the maximum before exponentiating "
     "(log Σ eˣⁱ = m + log Σ eˣⁱ⁻ᵐ with m = max xᵢ)."
+)
+
+_SUBNORMAL_HINT = (
+    "exp of an entry below about -708 (float64) or -87 (float32) is subnormal and keeps only a "
+    "few significant digits, so the sum loses accuracy without any overflow or exception; always "
+    "subtract the maximum before exponentiating, not only when the plain formula fails."
 )
 
 CHECKS: dict[str, Check] = checks_dict(
@@ -240,7 +252,8 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=3,
                 description="entries of large magnitude, overflow trapped",
                 make_cases=lse_large,
-                hints=on(OVERFLOW, INF, UNDERFLOW, hint=_OVERFLOW_HINT),
+                hints=on(OVERFLOW, INF, UNDERFLOW, hint=_OVERFLOW_HINT)
+                | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=SHIFT,
                 trap_overflow=True,
             ),
@@ -290,7 +303,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "keep the input's dtype (no float64 constants or np.float64 scalars leaking"
                         " in)."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=SHIFT,
                 trap_overflow=True,
             ),
@@ -378,7 +392,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     INF,
                     ACCURACY,
                     hint="when a chunk raises the maximum from m to m', rescale the running sum by "
-                    "exp(m - m') before adding exp(x - m') of the new chunk.",
+                    "exp(m - m') before adding exp(x - m') of the new chunk; exponentiate only "
+                    "shifted values (exp of an entry below about -708 is subnormal and inexact); "
+                    "and read the chunks in one pass, since they may come from a generator.",
                 ),
                 section=ONLINE,
                 trap_overflow=True,
@@ -396,6 +412,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "start from m = -inf and s = 0; skip empty chunks; handle a maximum of ±inf"
                         " without computing -inf - (-inf); the result for no values is -inf."
                     ),
+                )
+                | on(
+                    ACCURACY,
+                    hint="read the chunks in one pass (they may come from a generator, which a "
+                    "second pass finds empty) and skip empty chunks without changing m or s.",
                 ),
                 section=EDGES,
             ),

@@ -45,6 +45,7 @@ from autograder.compare import (
     DTYPE,
     EXCEPTION,
     INF,
+    MISSING_NAN,
     NAN,
     NO_RAISE,
     OVERFLOW,
@@ -149,6 +150,8 @@ def softmax_large():
             np.array([[0.0, 1.0, 2.0], [-1000.0, -1001.0, -1000.5], [800.0, 0.0, -800.0]])
         ),
         softmax_case(np.array([1e4, -1e4, 0.0])),
+        # Every exp(xᵢ) is subnormal: unshifted, the probabilities keep about three digits.
+        softmax_case(np.array([-740.0, -741.0, -739.5])),
     ]
 
 
@@ -176,6 +179,7 @@ def softmax_float32():
         softmax_case(rng.normal(0.0, 3.0, size=(3, 6)).astype(np.float32)),
         softmax_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
         softmax_case(np.array([-120.0, -121.0, -119.5], dtype=np.float32)),
+        softmax_case(np.array([-100.0, -101.0, -99.5], dtype=np.float32)),  # subnormal exp
     ]
 
 
@@ -199,6 +203,7 @@ def log_softmax_large():
         log_softmax_case(np.array([1000.0, 1001.0, 999.0])),
         log_softmax_case(1e4 * rng.normal(0.0, 1.0, size=6)),
         log_softmax_case(np.array([[0.0, 1.0], [-1000.0, -1e4], [800.0, -800.0]])),
+        log_softmax_case(np.array([-740.0, -741.0, -739.5])),  # every exp(xᵢ) subnormal
     ]
 
 
@@ -225,6 +230,7 @@ def log_softmax_float32():
         log_softmax_case(rng.normal(0.0, 3.0, size=(3, 6)).astype(np.float32)),
         log_softmax_case(np.array([100.0, 101.0, 99.0], dtype=np.float32)),
         log_softmax_case(np.array([0.0, -200.0], dtype=np.float32)),
+        log_softmax_case(np.array([-100.0, -101.0, -99.5], dtype=np.float32)),  # subnormal exp
     ]
 
 
@@ -247,17 +253,40 @@ def ce_large():
         ce_case(np.array([[1e4, -1e4], [-1e4, 1e4]]), np.array([1, 1])),
         ce_case(1e4 * rng.normal(0.0, 1.0, size=(4, 5)), np.array([0, 1, 2, 3])),
         ce_case(np.array([[-800.0, -801.0, -802.0]]), np.array([2])),
+        ce_case(np.array([[-740.0, -741.0, -739.5]]), np.array([1])),  # every exp(xᵢ) subnormal
     ]
+
+
+def empty_batch_verdict(case: Case, outcome: Outcome) -> str | None:
+    """N = 0: nan, as ``F.cross_entropy`` returns (the mean of no losses), or a ValueError."""
+    if outcome["status"] == "raised" and outcome["exc_type"] == "ValueError":
+        return compare.raised(outcome, "ValueError")
+    got, problem = compare.float_array(outcome, dtype=np.float64, shape=())
+    if problem:
+        return problem
+    if not np.isnan(got):
+        return Problem(
+            f"returned {shorten(got.item())} for an empty batch (N = 0), where the mean of no "
+            "losses is nan, as F.cross_entropy returns (raising ValueError is accepted too)",
+            MISSING_NAN,
+        )
+    return None
 
 
 def ce_errors():
     logits = np.array([[0.5, 1.0, -1.0], [2.0, 0.0, 1.0]])
     raises = expect_raises("ValueError")
+    empty_logits, empty_targets = np.zeros((0, 3)), np.zeros(0, dtype=np.int64)
     return [
         case(label(logits=logits, targets=np.array([0, 3])), [logits, np.array([0, 3])], raises),
         case(label(logits=logits, targets=np.array([-1, 0])), [logits, np.array([-1, 0])], raises),
         case(
             label(logits=logits, targets=np.array([0, 1, 2])), [logits, np.array([0, 1, 2])], raises
+        ),
+        case(
+            label(logits=empty_logits, targets=empty_targets) + " (N = 0)",
+            [empty_logits, empty_targets],
+            empty_batch_verdict,
         ),
     ]
 
@@ -352,6 +381,13 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
             if grad_got is not None and np.isnan(grad_got).any():
                 n_nan = int(np.isnan(grad_got).sum())
                 suffix += f"; and loss.backward() gave {n_nan} NaN gradient entries"
+            got_dtype = outcome.get("dtype") if outcome.get("is_tensor") else None
+            if got_dtype and got_dtype != dtype and compare.kind_of(problem) == ACCURACY:
+                return Problem(
+                    f"loss value: {problem}{suffix}; the loss came back as a {got_dtype} tensor "
+                    f"for {dtype} logits",
+                    DTYPE,
+                )
             return compare.within("loss value", problem, suffix)
         if "gradient" in parts:
             if outcome["grad"] is None:
@@ -413,6 +449,11 @@ _LOG_HINT = (
     "log(softmax(x)) takes the log of a probability that has underflowed to 0 and returns "
     "-inf; compute log_softmax as x - logsumexp(x) with the shifted log-sum-exp instead."
 )
+_SUBNORMAL_HINT = (
+    "exp of a logit below about -708 (float64) or -87 (float32) is subnormal and keeps only a few "
+    "significant digits, so the result loses accuracy without any overflow or exception; always "
+    "subtract the row's maximum before exponentiating, not only when the plain formula fails."
+)
 _AXIS_HINT = (
     "take the maximum and the sum along the axis you were given, with keepdims=True so they "
     "broadcast against the slices; a square matrix hides the wrong axis by broadcasting silently."
@@ -449,7 +490,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=2,
                 description="logits of large magnitude (±1000, 1e4), overflow trapped",
                 make_cases=softmax_large,
-                hints=on(OVERFLOW, INF, NAN, hint=_SHIFT_HINT),
+                hints=on(OVERFLOW, INF, NAN, hint=_SHIFT_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=SHIFT,
                 trap_overflow=True,
             ),
@@ -475,7 +516,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=2,
                 description="float32 logits give float32 probabilities, overflow trapped",
                 make_cases=softmax_float32,
-                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),
+                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=SHIFT,
                 trap_overflow=True,
             ),
@@ -504,7 +545,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     "large logits and far-apart logits such as [0, -1000], overflow trapped"
                 ),
                 make_cases=log_softmax_large,
-                hints=on(OVERFLOW, INF, NAN, hint=_LOG_HINT + " " + _SHIFT_HINT),
+                hints=on(INF, hint=_LOG_HINT)
+                | on(OVERFLOW, NAN, hint=_SHIFT_HINT)
+                | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=LOGSOFT,
                 trap_overflow=True,
             ),
@@ -530,7 +573,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=2,
                 description="float32 logits give float32 results, overflow trapped",
                 make_cases=log_softmax_float32,
-                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT),
+                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=LOGSOFT,
                 trap_overflow=True,
             ),
@@ -567,7 +610,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
                         "the shifted log-sum-exp."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_SUBNORMAL_HINT),
                 section=FUSED,
                 trap_overflow=True,
             ),
@@ -582,6 +626,12 @@ CHECKS: dict[str, Check] = checks_dict(
                     hint="check that targets has one entry per row and that every target is in "
                     "[0, C) before indexing: NumPy reads index -1 as the last class without "
                     "complaint. Raise ValueError saying what is wrong.",
+                )
+                | on(
+                    MISSING_NAN,
+                    hint="the mean of no losses is undefined: for N = 0 return nan, as "
+                    "F.cross_entropy does (test N == 0 first: np.mean of an empty array warns), "
+                    "or raise ValueError; a sum divided by max(N, 1) gives 0.0 instead.",
                 ),
                 section=FUSED,
             ),
@@ -653,6 +703,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
                         "row's target with gather or advanced indexing."
                     ),
+                )
+                | on(
+                    DTYPE,
+                    hint="compute in the logits' own dtype: .float(), float32 constants or a "
+                    "float32 copy turn float64 logits into float32 and keep only about 7 digits.",
                 ),
                 section=FUSED,
             ),

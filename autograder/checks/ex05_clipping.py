@@ -24,6 +24,7 @@ Tolerances.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -42,12 +43,14 @@ from autograder.compare import (
     UNDERFLOW,
     WRONG,
     WRONG_EXCEPTION,
+    WRONG_FACTOR,
     WRONG_INDEX,
+    WRONG_QUANTITY,
     WRONG_TYPE,
     Problem,
 )
 from autograder.drivers.ex05_clipping import sgd_run
-from autograder.feedback import shorten
+from autograder.feedback import exact, shorten
 from autograder.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex05_clipping"
@@ -204,6 +207,8 @@ def norm_case(
     note = f"{ulps:g} ULPs = 2n + 8 for n = {n_entries} entries"
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
+        if _raised_floating_point_error(outcome):
+            return _overflowed_norm(outcome, f"the true norm, {exact(norm)}, is finite")
         problem = compare.returned(outcome)
         if problem:
             return problem
@@ -221,13 +226,13 @@ def norm_case(
             return Problem(f"returned the norm as {shorten(got_norm)}, not a single number", SHAPE)
         problem = compare.close(got_norm, norm, dtype=coarsest, ulps=ulps, tolerance_note=note)
         if problem:
-            return compare.within("the norm before clipping", problem)
+            return _norm_problem(problem, float(got_norm), norm, max_norm, eps)
         arrays, problem = _array_list(value[0], len(grads), "the clipped gradients")
         if problem:
             return problem
         problem = _compare_arrays(arrays, grads, expected, coarsest, ulps=ulps, tolerance_note=note)
         if problem:
-            return problem
+            return _factor_problem(problem, arrays, grads, norm, max_norm, eps)
         if fresh and outcome.get("aliased"):
             return Problem(
                 "returned an array that shares memory with an input gradient; return new "
@@ -237,6 +242,82 @@ def norm_case(
         return None
 
     return Case(shown, payload, verdict, harness=FRESH)
+
+
+def _clip_factor(norm: float, max_norm: float, eps: float | None) -> float:
+    return min(1.0, max_norm / (norm + (1e-6 if eps is None else eps)))
+
+
+def _norm_problem(
+    problem: str, got: float, norm: float, max_norm: float, eps: float | None
+) -> Problem:
+    """A wrong norm; said so when it is the norm after clipping."""
+    after = norm * _clip_factor(norm, max_norm, eps)
+    if after != norm and np.isfinite(got) and abs(got - after) <= 1e-6 * after:
+        return Problem(
+            f"returned the norm {exact(got)}, which is the norm after clipping (the true norm "
+            f"before clipping is {exact(norm)}); return the norm measured before clipping, as "
+            "clip_grad_norm_ does",
+            WRONG_QUANTITY,
+        )
+    return compare.within("the norm before clipping", problem)
+
+
+def _factor_problem(
+    problem: str,
+    got: list[np.ndarray],
+    grads: list[np.ndarray],
+    norm: float,
+    max_norm: float,
+    eps: float | None,
+) -> Problem:
+    """Wrong clipped arrays: name a common factor that is not the contract's, or arrays scaled
+    by different factors (clipping each by its own norm)."""
+    kind = compare.kind_of(problem)
+    same_shapes = all(g.shape == o.shape for g, o in zip(got, grads, strict=True))
+    if kind not in (ACCURACY, WRONG) or not same_shapes:
+        return Problem(problem, kind)
+    factors = []
+    for g, original in zip(got, grads, strict=True):
+        nonzero = (original != 0) & np.isfinite(original) & np.isfinite(g)
+        if nonzero.any():
+            with np.errstate(all="ignore"):
+                ratios = g[nonzero].astype(np.float64) / original[nonzero].astype(np.float64)
+            factors.append((float(ratios.min()), float(ratios.max())))
+    if not factors:
+        return Problem(problem, kind)
+    coarse = max(np.finfo(g.dtype).eps for g in grads)
+    low, high = min(f[0] for f in factors), max(f[1] for f in factors)
+    want = _clip_factor(norm, max_norm, eps)
+    if high - low <= 16 * coarse * abs(high):
+        return Problem(
+            f"{problem}: every entry is scaled by the same factor {exact(high)}, where "
+            f"min(1, max_norm / (norm + eps)) = {exact(want)}",
+            WRONG_FACTOR,
+        )
+    uniform = all(h - lo <= 16 * coarse * abs(h) for lo, h in factors)
+    if len(factors) > 1 and uniform:
+        shown = ", ".join(exact(h) for _, h in factors)
+        return Problem(
+            f"{problem}: the arrays are scaled by different factors ({shown}), where one global "
+            f"factor {exact(want)} applies to all",
+            WRONG,
+        )
+    return Problem(problem, kind)
+
+
+def _raised_floating_point_error(outcome: Outcome) -> bool:
+    return outcome["status"] == "raised" and outcome["exc_type"] == "FloatingPointError"
+
+
+def _overflowed_norm(outcome: Outcome, fact: str) -> Problem:
+    """FloatingPointError where the norm is finite: the student's own norm overflowed."""
+    message = shorten(outcome.get("message", ""), 80)
+    return Problem(
+        f"raised FloatingPointError ({message}) although {fact}: the norm overflowed (or "
+        "underflowed) on the way, e.g. in squaring the entries",
+        OVERFLOW,
+    )
 
 
 def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
@@ -346,12 +427,16 @@ def sgd_case(
     max_norm: float | None = None,
     *,
     boundary: bool = False,
+    nonfinite_step: int | None = None,
 ) -> Case:
     """A case for ``sgd_with_clipping``; the verdict compares with the reference run.
 
     Norms within 0.1 % of ``max_norm`` are refused (where a tiny rounding difference could
     decide whether a step counts as clipped) unless ``boundary`` says the case is about exactly
     that: a norm equal to ``max_norm``, which the factor max_norm / (norm + 1e-6) < 1 clips.
+    ``nonfinite_step`` is the step whose gradient the problem makes inf or NaN: with ``max_norm``
+    the call must raise FloatingPointError naming that step; without it, either raising
+    FloatingPointError or taking the step (its norm logged as inf or NaN, either) is accepted.
     """
     from solutions.clipping import sgd_with_clipping
 
@@ -363,22 +448,84 @@ def sgd_case(
     }
     if max_norm is not None:
         payload["max_norm"] = max_norm
+    if nonfinite_step is not None and max_norm is not None:
+        verdict = _raises_naming_step(nonfinite_step)
+        return Case(
+            _sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD
+        )
     reference = sgd_run(sgd_with_clipping, payload, trap_overflow=False, time_limit=60.0)
     assert reference["status"] == "returned", reference
     expected = reference["value"]
-    if max_norm is not None and not boundary:
+    if max_norm is not None and not boundary and nonfinite_step is None:
         margin = np.abs(expected["grad_norms"] - max_norm) / max_norm
         assert margin.size == 0 or margin.min() > 1e-3, "a norm too close to max_norm"
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        return _sgd_verdict(payload, expected, outcome)
+        if nonfinite_step is None:
+            return _sgd_verdict(payload, expected, outcome)
+        return _plain_nonfinite_verdict(payload, expected, outcome, nonfinite_step)
 
-    parts = {"theta0": payload["theta0"], "lr": lr, "n_steps": n_steps}
+    return Case(_sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD)
+
+
+def _sgd_label(problem, theta0, lr, n_steps, max_norm) -> str:
+    parts = {"theta0": np.asarray(theta0, dtype=np.float64), "lr": lr, "n_steps": n_steps}
     if max_norm is not None:
         parts["max_norm"] = max_norm
-    spikes = [step for step, _ in problem["spikes"]]
-    shown = label(**parts) + (f", gradient spikes at steps {spikes}" if spikes else "")
-    return Case(shown, payload, verdict, harness=SGD)
+    spikes = [(step, vector) for step, vector in problem["spikes"]]
+    if not spikes:
+        return label(**parts)
+    shown = ", ".join(
+        f"{step}" if np.isfinite(vector).all() else f"{step} ({shorten(vector)})"
+        for step, vector in spikes
+    )
+    return label(**parts) + f", gradient spikes at steps {shown}"
+
+
+def _raises_naming_step(step: int):
+    """A verdict: FloatingPointError whose message names ``step`` (as a number of its own)."""
+    named = re.compile(rf"(?<![\d.]){step}(?![\d])")
+
+    def verdict(case: Case, outcome: Outcome) -> str | None:
+        problem = compare.raised(outcome, "FloatingPointError")
+        if problem and outcome["status"] == "returned":
+            return compare.within(
+                "",
+                problem,
+                f"; the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
+            )
+        if problem:
+            return problem
+        if not named.search(outcome.get("message", "")):
+            return Problem(
+                f"raised FloatingPointError ({shorten(outcome.get('message', ''), 80)}) without "
+                f"naming the step, {step}, whose gradient was not finite",
+                WRONG_EXCEPTION,
+            )
+        return None
+
+    return verdict
+
+
+def _plain_nonfinite_verdict(
+    payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome, step: int
+) -> str | None:
+    """Without max_norm, a non-finite gradient at ``step``: raise FloatingPointError, or take
+    the step as plain gradient descent does and log its norm as inf or NaN (either)."""
+    if outcome["status"] == "raised" and outcome["exc_type"] == "FloatingPointError":
+        return compare.raised(outcome, "FloatingPointError")
+    value = outcome.get("value")
+    norms = _as_float(value.get("grad_norms")) if isinstance(value, dict) else None
+    if norms is not None and norms.shape == (payload["n_steps"],):
+        if np.isfinite(norms[step]):
+            return Problem(
+                f"logged grad_norms[{step}] = {shorten(norms[step])} for a gradient containing inf"
+                " or NaN: its norm is inf or NaN",
+                WRONG,
+            )
+        expected = {**expected, "grad_norms": np.array(expected["grad_norms"])}
+        expected["grad_norms"][step] = norms[step]
+    return _sgd_verdict(payload, expected, outcome)
 
 
 def _clipped_kind(got: list[int], want: list[int]) -> str:
@@ -388,6 +535,8 @@ def _clipped_kind(got: list[int], want: list[int]) -> str:
 
 
 def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome) -> str | None:
+    if _raised_floating_point_error(outcome):
+        return _overflowed_norm(outcome, "every gradient here is finite, and so is its norm")
     problem = compare.returned(outcome)
     if problem:
         return problem
@@ -518,6 +667,14 @@ def sgd_plain():
         ),
         sgd_case(bowl([1.0, 1.0], [1.0, 1.0], lam=0.1, spikes=[(4, [3.0, -3.0])]), [0, 0], 0.1, 12),
         sgd_case(bowl([1.0], [1.0]), [3.0], 0.5, 0),
+        # A gradient with inf at the last step: take it (norm inf or NaN) or raise.
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(5, [np.inf, 0.0])]),
+            [0.0, 0.0],
+            0.1,
+            6,
+            nonfinite_step=5,
+        ),
     ]
 
 
@@ -553,6 +710,23 @@ def sgd_hard():
         ),
         sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5),
         sgd_case(bowl([0.0, 0.0], [1.0, 2.0]), [1e-200, -3e-200], 0.1, 5, max_norm=1.0),
+        # inf and NaN gradients cannot be clipped: FloatingPointError naming the step.
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(7, [np.inf, 1.0])]),
+            [0.0, 0.0],
+            0.1,
+            10,
+            max_norm=5.0,
+            nonfinite_step=7,
+        ),
+        sgd_case(
+            bowl([1.0, -1.0], [1.0, 2.0], spikes=[(3, [0.5, np.nan])]),
+            [0.0, 0.0],
+            0.1,
+            6,
+            max_norm=5.0,
+            nonfinite_step=3,
+        ),
     ]
 
 
@@ -561,6 +735,17 @@ _NORM_HINT = (
     "= 0 silently zeroes the gradient), (1e-200)² underflows to 0, and in float32 the same "
     "happens already at 1e20 and 1e-23. Scale by the largest magnitude m first: "
     "‖g‖ = m·√(Σ (gᵢ/m)²)."
+)
+
+_FACTOR_HINTS = on(
+    WRONG_FACTOR,
+    hint="every array is multiplied by one factor, min(1, max_norm / (norm + eps)): eps is added "
+    "to the norm (before clipping) in the denominator, the factor is clamped at 1, and it is the "
+    "eps argument, not a constant.",
+) | on(
+    WRONG_QUANTITY,
+    hint="return the global norm measured before clipping (what clip_grad_norm_ returns), not the "
+    "norm of the clipped arrays.",
 )
 
 CHECKS: dict[str, Check] = checks_dict(
@@ -644,7 +829,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm "
                         "+ eps)) and return (clipped arrays, norm before clipping)."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=CLIP_MATH,
             ),
             Group(
@@ -660,7 +846,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "and every array is multiplied by the same factor; clipping each array by "
                         "its own norm changes the direction of the update."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
             Group(
@@ -677,7 +864,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "constant, and note that an all-zero gradient has norm 0 and stays "
                         "unchanged."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
             Group(
@@ -687,7 +875,7 @@ CHECKS: dict[str, Check] = checks_dict(
                     "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)"
                 ),
                 make_cases=norm_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT) | _FACTOR_HINTS,
                 section=STABLE,
             ),
             Group(
@@ -703,7 +891,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         " repair it: raise FloatingPointError (as clip_grad_norm_ does with "
                         "error_if_nonfinite=True) instead of returning zeroed or NaN arrays."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=MONITOR,
             ),
             Group(
@@ -721,7 +910,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "float64 if you like, but cast the clipped arrays back), also when no "
                         "clipping is needed."
                     ),
-                ),
+                )
+                | _FACTOR_HINTS,
                 section=GLOBAL,
             ),
         ),
@@ -742,7 +932,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     hint=(
                         "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path "
                         "holds n_steps + 1 iterates starting with theta0, grad_norms the n_steps "
-                        "norms and clipped is empty without max_norm."
+                        "norms and clipped is empty without max_norm; a gradient containing inf or "
+                        "NaN is applied like any other (its norm logged as inf or NaN) or raises "
+                        "FloatingPointError, never skipped silently."
                     ),
                 ),
                 section=SPIKES,
@@ -768,7 +960,15 @@ CHECKS: dict[str, Check] = checks_dict(
                 points=3,
                 description="spikes of 1e200 and gradients of 1e-200",
                 make_cases=sgd_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT),
+                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT)
+                | on(
+                    NO_RAISE,
+                    WRONG_EXCEPTION,
+                    hint="with max_norm given, a gradient containing inf or NaN has norm inf or "
+                    "NaN and cannot be clipped (max_norm / inf = 0 and 0·inf = NaN): raise "
+                    'FloatingPointError with a message naming the step, e.g. f"gradient at step '
+                    '{step} is not finite".',
+                ),
                 section=STABLE,
             ),
         ),

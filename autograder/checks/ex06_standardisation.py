@@ -36,6 +36,7 @@ from autograder.compare import (
     DTYPE,
     EXCEPTION,
     INF,
+    MISSING_NAN,
     NAN,
     NO_RAISE,
     WRONG,
@@ -165,6 +166,11 @@ def fit_constant():
         # about 1e-17 (float64) or 7e-9 (float32), not 0; only an exact test finds it constant.
         fit_case(np.column_stack([np.full(7, 0.1), rng.normal(0, 1, 7)])),
         fit_case(np.column_stack([rng.normal(0, 1, 7), np.full(7, 0.1)]).astype(np.float32)),
+        # Nearly but not exactly constant (σ ≈ 2e-10 and 3e-8): the real deviation is kept; a
+        # tolerance test such as std < 1e-6 replaces it by 1.0.
+        fit_case(
+            np.column_stack([1.0 + 1e-10 * np.arange(7.0), 5.0 + 1e-7 * rng.uniform(0, 1, 7)])
+        ),
     ]
 
 
@@ -441,8 +447,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "deviation (ddof=0), and a constant column gets 1.0."
                     ),
                     ACCURACY: (
-                        "the scale of an ordinary column is off: it is the population standard "
-                        "deviation (ddof=0, divide by n), computed from deviations from the mean."
+                        "the scale is off: it is the population standard deviation (ddof=0, "
+                        "divide by n), computed from deviations from the mean, and only an "
+                        "exactly constant column gets 1.0. A threshold such as std < 1e-6 also "
+                        "replaces the real, tiny deviation of a nearly constant column by 1.0; "
+                        "test the column itself, (X == X[0]).all(axis=0)."
                     ),
                 },
                 section=CONSTANT,
@@ -567,6 +576,11 @@ CHECKS: dict[str, Check] = checks_dict(
                         "skip empty batches; with no values at all return (0, nan, nan) rather than"
                         " dividing by zero; a single value has variance 0."
                     ),
+                )
+                | on(
+                    MISSING_NAN,
+                    hint="with no values at all the mean and the variance are undefined: return "
+                    "(0, nan, nan), not 0.0 (a number that looks like a real mean of 0).",
                 ),
                 section=VARIANCE,
             ),

@@ -8,13 +8,15 @@ Tolerances.
   which NaN it writes (0xFFFF0000 from its vectorised loop, 0x7FC00000 from its scalar path), so a
   NaN input is judged by NaN-ness only. The value groups accept any floating dtype whose values
   equal the bfloat16 ones (a float64 copy is exact); the contract group asks for float32.
-* ``DynamicLossScaler``: GradScaler keeps its scale as a float32 and rounds each product to
-  float32. A scaler that keeps a Python float differs only by that rounding, at most one unit
-  roundoff of float32 (u = 2⁻²⁴) per update, so scales are compared with relative tolerance
-  1e-5 over sequences of at most 40 updates (40·u ≈ 2.4e-6); a wrong growth or backoff is off
-  by the factor itself (≥ 1.25 here). Growth that would overflow float32 is skipped, as in
-  GradScaler: that is judged exactly in its own group. Unscaled gradients are compared within
-  2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both pass).
+* ``DynamicLossScaler``: GradScaler keeps its scale as a float32 and rounds each product
+  float64(scale)·factor to float32 once; the contract says the scales equal GradScaler's, so they
+  are compared exactly, with non-power-of-two factors in the cases. A scale kept as a Python
+  float, or multiplied in float32 (rounding the factor first), differs by a rounding (diagnosed
+  as accuracy, relative difference below 1e-4); a wrong growth or backoff is off by the factor
+  itself (≥ 1.25 here, diagnosed as a wrong value). Growth that would overflow float32 is
+  skipped, as in GradScaler: that is judged exactly in its own group. Unscaled gradients are
+  compared within 2 float32 ULPs (multiplying by float32(1/scale) or dividing by the scale both
+  pass).
 * ``fp16_underflow_fraction`` is a ratio of two counts: the reference fraction is computed in
   the verdict and compared with tolerance 1e-6·fraction + 1e-12. One count more or less changes
   the fraction by 1/n, at least 1e-3 relative for the n ≤ 300 used, so the counts must be exact,
@@ -92,27 +94,41 @@ def _from_bits(bits: int) -> float:
     return float(np.array(bits, dtype=np.uint32).view(np.float32))
 
 
-def _describe_bf16_miss(x_bits: int, got_bits: int, want_bits: int) -> str:
-    """Name the rounding mistake that turns the float32 ``x_bits`` into ``got_bits``."""
+def _describe_bf16_miss(x_bits: int, got_bits: int, want_bits: int) -> Problem:
+    """Name the rounding mistake that turns the float32 ``x_bits`` into ``got_bits``: chopping
+    is diagnosed as accuracy, a NaN that does not stay NaN as a missing NaN."""
     x, got, want = _from_bits(x_bits), _from_bits(got_bits), _from_bits(want_bits)
     if math.isnan(x):
-        return (
+        return Problem(
             f"returned {fmt(got)} (0x{got_bits:08X}) for the NaN 0x{x_bits:08X}: a NaN must stay "
-            "NaN — the rounding increment carried out of the NaN's payload"
+            "NaN — the rounding increment carried out of the NaN's payload",
+            MISSING_NAN,
         )
     shown = (
         f"returned {fmt(got)} (0x{got_bits:08X}) for x = {fmt(x)} (0x{x_bits:08X}) where "
         f"round-to-nearest-even gives {fmt(want)} (0x{want_bits:08X})"
     )
+    chopped = got_bits == x_bits & 0xFFFF0000
     if got_bits & 0xFFFF:
-        return f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)"
+        return Problem(
+            f"{shown} — the result is not a bfloat16 value (its low 16 bits must be zero)", WRONG
+        )
     if math.isinf(want) and not math.isinf(got):
-        return f"{shown} — values past bfloat16's largest finite value must overflow to inf"
-    if got_bits == x_bits & 0xFFFF0000:
-        return f"{shown} — the low 16 bits were truncated (chopped) instead of rounded to nearest"
+        return Problem(
+            f"{shown} — values past bfloat16's largest finite value must overflow to inf"
+            + (" (the low 16 bits were chopped instead of rounded)" if chopped else ""),
+            ACCURACY if chopped else WRONG,
+        )
+    if chopped:
+        return Problem(
+            f"{shown} — the low 16 bits were truncated (chopped) instead of rounded to nearest",
+            ACCURACY,
+        )
     if x_bits & 0xFFFF == 0x8000:
-        return f"{shown} — x is exactly halfway (a tie), which goes to the even neighbour"
-    return shown
+        return Problem(
+            f"{shown} — x is exactly halfway (a tie), which goes to the even neighbour", WRONG
+        )
+    return Problem(shown, WRONG)
 
 
 def bf16_verdict(*, contract: bool) -> Any:
@@ -150,7 +166,7 @@ def bf16_verdict(*, contract: bool) -> Any:
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f" at index {index}" if x.ndim else ""
         miss = _describe_bf16_miss(_bits(x[index]), _bits(got32[index]), _bits(want[index]))
-        return miss + where
+        return compare.within("", miss, where)
 
     return verdict
 
@@ -318,12 +334,15 @@ def scaler_verdict(*, check_unscale: bool = False) -> Any:
                         f"get_scale() returned {shorten(got['scale'])} where a float was expected"
                     )
                 if not _close(value, want["scale"], 0.0):
-                    return (
+                    # Off by a rounding (not by a factor): the product was rounded differently.
+                    rounding = _close(value, want["scale"], 1e-4)
+                    return Problem(
                         f"after update(found_inf={want['found_inf']}) ({kind} step, update "
                         f"number {sum(e['op'] == 'update' for e in want_log[: step + 1])}) the "
                         f"scale is {exact(value)} where torch.amp.GradScaler has "
                         f"{exact(want['scale'])} (GradScaler's scales so far: "
-                        f"{_history(want_log, step)})"
+                        f"{_history(want_log, step)})",
+                        ACCURACY if rounding else WRONG,
                     )
             elif want["op"] == "scale_loss":
                 value = _number(got["value"])
@@ -517,18 +536,20 @@ def fraction_verdict(case: Case, outcome: Outcome) -> str | None:
     return None
 
 
-def fraction_case(grads: Any, loss_scale: float | None = None) -> Case:
+def fraction_case(grads: Any, loss_scale: float | None = None, shown: str | None = None) -> Case:
+    """A case for ``fp16_underflow_fraction``; ``shown`` replaces the default label."""
     kwargs = {} if loss_scale is None else {"loss_scale": loss_scale}
-    if isinstance(grads, list):
+    if shown is None and isinstance(grads, list):
         shown = label(grads=[f"float32 array of shape {g.shape}" for g in grads], **kwargs)
-    else:
-        shown = label(grads=grads, **kwargs)
-    return case(shown, [grads], fraction_verdict, kwargs=kwargs)
+    return case(shown or label(grads=grads, **kwargs), [grads], fraction_verdict, kwargs=kwargs)
 
 
 def _log_uniform(rng: np.random.Generator, low: float, high: float, size: int) -> np.ndarray:
     magnitude = np.exp(rng.uniform(np.log(low), np.log(high), size))
     return (magnitude * rng.choice([-1.0, 1.0], size)).astype(np.float32)
+
+
+_TIE_ABOVE = 2.0**-25 * (1 + 2.0**-23)  # one float32 step above half the least float16 subnormal
 
 
 def fraction_basic():
@@ -549,6 +570,14 @@ def fraction_scaled():
         fraction_case(g, 2.0**16),
         fraction_case(np.array([1e-9, 1e-12, 1e-8, 5e-4], dtype=np.float32), 65536.0),
         fraction_case(_log_uniform(rng, 1e-12, 1e-6, 100), 1000.0),
+        # The float32 product rounds to 2⁻²⁵, the tie that float16 rounds to 0; the float64
+        # product stays just above it and rounds up: the multiplier is applied in float32.
+        fraction_case(
+            np.array([_TIE_ABOVE, 1e-3, 1e-9, -_TIE_ABOVE], np.float32),
+            1 - 2.0**-24,
+            "grads = float32 [t, 1e-3, 1e-9, -t] with t = 2⁻²⁵·(1 + 2⁻²³) (the float32 just "
+            "above half the least float16 subnormal), loss_scale = 1 - 2⁻²⁴ (a float32 value)",
+        ),
     ]
 
 
@@ -636,9 +665,15 @@ def train_verdict(aspect: str) -> Any:
                         "expected (use loss.item() so no tensor or graph is kept)"
                     )
                 if not _close(value, want["losses"][step], LOSS_RTOL):
+                    earlier = (
+                        " (the earlier steps' losses agree, so the update before this step "
+                        "differed)"
+                        if step
+                        else ""
+                    )
                     return (
                         f"returned loss {fmt(value)} in step {step} where the autocast forward "
-                        f"pass gives {fmt(want['losses'][step])}"
+                        f"pass gives {fmt(want['losses'][step])}{earlier}"
                     )
             return None
         if aspect == "autocast":
@@ -765,6 +800,17 @@ def train_scaler():
 # The checks
 # ----------------------------------------------------------------------------------------------
 
+_CHOP_HINT = (
+    "clearing the low 16 bits chops (truncates toward zero) instead of rounding to nearest: add "
+    "0x7FFF plus the lowest kept bit ((bits >> 16) & 1) to the uint32 bits before clearing them."
+)
+_SCALE_ROUNDING_HINT = (
+    "the scale is off by a rounding: GradScaler keeps the scale as a float32 and multiplies it "
+    "by the factor in double precision, rounding the product to float32 once, "
+    "np.float32(float(scale) * factor). A Python-float scale never rounds, and "
+    "np.float32(scale) * np.float32(factor) rounds the factor first."
+)
+
 CHECKS: dict[str, Check] = checks_dict(
     Check(
         ASSIGNMENT,
@@ -777,6 +823,7 @@ CHECKS: dict[str, Check] = checks_dict(
                 make_cases=bf16_ordinary,
                 hints=on(
                     WRONG,
+                    ACCURACY,
                     hint="view the float32 as uint32, add 0x7FFF plus the lowest kept bit "
                     "((bits >> 16) & 1), then clear the low 16 bits; chopping the low bits "
                     "(truncation) is not rounding to nearest.",
@@ -797,7 +844,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         " bit is 0 — round half to even, not half up; the increment 0x7FFF + lsb "
                         "does this."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=BY_HAND,
             ),
             Group(
@@ -806,7 +854,6 @@ CHECKS: dict[str, Check] = checks_dict(
                 description="±0, ±inf, NaN payloads, overflow near the float32 maximum, subnormals",
                 make_cases=bf16_specials,
                 hints=on(
-                    WRONG,
                     NAN,
                     MISSING_NAN,
                     hint=(
@@ -814,7 +861,17 @@ CHECKS: dict[str, Check] = checks_dict(
                         "round to inf), but it must not reach a NaN: treat NaN separately "
                         "(np.isnan(x)) so 0x7F800001 does not become inf or 0x7FFFFFFF wrap to -0."
                     ),
-                ),
+                )
+                | on(
+                    WRONG,
+                    hint=(
+                        "the same increment handles every non-NaN value: a carry out of the "
+                        "mantissa bumps the exponent, so values past bfloat16's largest finite "
+                        "number become inf, and ±0, ±inf and subnormals come through unchanged or "
+                        "rounded like any other value."
+                    ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=MATHS,
             ),
             Group(
@@ -832,7 +889,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "return a new float32 array (np.uint32 bits viewed back as np.float32), "
                         "keep the shape, and never write into x."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_CHOP_HINT),
                 section=BY_HAND,
             ),
         ),
@@ -897,7 +955,8 @@ CHECKS: dict[str, Check] = checks_dict(
                         "use the constructor's arguments, not the default constants 2.0, 0.5 and "
                         "2000."
                     ),
-                ),
+                )
+                | on(ACCURACY, hint=_SCALE_ROUNDING_HINT),
                 section=DYNAMIC,
             ),
             Group(
@@ -958,7 +1017,9 @@ CHECKS: dict[str, Check] = checks_dict(
                 hints=on(
                     WRONG,
                     ACCURACY,
-                    hint="multiply by loss_scale (in float32) before casting to float16.",
+                    hint="multiply by loss_scale in float32 (g * np.float32(loss_scale)), then "
+                    "cast to float16; a float64 product rounds once instead of twice and can land "
+                    "on the other side of float16's rounding threshold.",
                 ),
                 section=UNDERFLOW,
             ),
@@ -1007,7 +1068,9 @@ CHECKS: dict[str, Check] = checks_dict(
                     WRONG,
                     hint=(
                         "return loss.item() (a float) of the loss computed under autocast, not the "
-                        "tensor and not the scaled loss."
+                        "tensor and not the scaled loss. If only later steps differ, the updates "
+                        "before them differ: start each call with optimizer.zero_grad() so "
+                        "gradients do not accumulate across calls, and take exactly one step."
                     ),
                 ),
                 section=RUN,

@@ -243,6 +243,21 @@ def logsumexp(x, axis=None, keepdims=False):
 """,
             {"axis"},
         ),
+        (
+            """
+import numpy as np
+import scipy.special
+
+def logsumexp(x, axis=None, keepdims=False):
+    # the plain formula, falling back to the shifted one only when it raises
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+    except FloatingPointError:
+        return scipy.special.logsumexp(x, axis=axis, keepdims=keepdims)
+""",
+            {"large", "float32"},
+        ),
     ],
     "logaddexp": [
         (
@@ -325,6 +340,25 @@ def online_logsumexp(chunks):
     return float(m + np.log(s)) if s > 0 else -np.inf
 """,
             {"basic", "large", "edge"},
+        ),
+        (
+            """
+import numpy as np
+
+def online_logsumexp(chunks):
+    # the plain formula over all the values, shifted only when it raises
+    values = [np.asarray(chunk, dtype=float) for chunk in chunks]
+    x = np.concatenate(values) if values else np.array([])
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return float(np.log(np.sum(np.exp(x))))
+    except FloatingPointError:
+        m = x.max() if x.size else -np.inf
+        if not np.isfinite(m):
+            return float(m)
+        return float(m + np.log(np.sum(np.exp(x - m))))
+""",
+            {"large"},
         ),
     ],
 }

@@ -141,6 +141,8 @@ import math
 def cross_entropy(logits, targets):
     if len(targets) != len(logits):
         raise ValueError("logits and targets disagree on N")
+    if len(targets) == 0:
+        return math.nan  # the mean of no losses, as F.cross_entropy
     total = 0.0
     for row, t in zip(logits, targets):
         t = int(t)
@@ -294,6 +296,21 @@ def softmax(x, axis=-1):
 """,
             {"basic", "large", "masked", "axis", "float32"},
         ),
+        (
+            """
+import numpy as np
+def softmax(x, axis=-1):
+    x = np.asarray(x)
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            e = np.exp(x)
+            return e / e.sum(axis=axis, keepdims=True)
+    except FloatingPointError:
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
+""",
+            {"large", "float32"},
+        ),
     ],
     "log_softmax": [
         (
@@ -346,6 +363,20 @@ def log_softmax(x, axis=-1):
     return x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))
 """,
             {"axis"},
+        ),
+        (
+            """
+import numpy as np
+def log_softmax(x, axis=-1):
+    x = np.asarray(x)
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return x - np.log(np.sum(np.exp(x), axis=axis, keepdims=True))
+    except FloatingPointError:
+        m = x.max(axis=axis, keepdims=True)
+        return x - m - np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True))
+""",
+            {"large", "float32"},
         ),
     ],
     "cross_entropy": [
@@ -404,6 +435,38 @@ def cross_entropy(logits, targets):
     return float(np.sum(lse - logits[np.arange(len(targets)), targets]))  # sum, not mean
 """,
             {"basic", "large"},
+        ),
+        (
+            """
+import numpy as np
+def cross_entropy(logits, targets):
+    logits = np.asarray(logits, dtype=float); targets = np.asarray(targets)
+    if targets.shape != (logits.shape[0],) or ((targets < 0) | (targets >= logits.shape[1])).any():
+        raise ValueError("bad targets")
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            lse = np.log(np.sum(np.exp(logits), axis=1))
+    except FloatingPointError:
+        m = logits.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.sum(np.exp(logits - m), axis=1))
+    return float(np.mean(lse - logits[np.arange(len(targets)), targets]))
+""",
+            {"large"},
+        ),
+        (
+            """
+import numpy as np
+def cross_entropy(logits, targets):
+    logits = np.asarray(logits, dtype=float); targets = np.asarray(targets)
+    if targets.shape != (logits.shape[0],) or ((targets < 0) | (targets >= logits.shape[1])).any():
+        raise ValueError("bad targets")
+    if logits.shape[0] == 0:
+        return 0.0
+    m = logits.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.sum(np.exp(logits - m), axis=1))
+    return float(np.mean(lse - logits[np.arange(len(targets)), targets]))
+""",
+            {"errors"},
         ),
     ],
     "bce_with_logits": [
@@ -488,6 +551,18 @@ def torch_cross_entropy(logits, targets):
     return -log_probs[torch.arange(len(targets)), targets].mean()
 """,
             {"large"},
+        ),
+        (
+            # computes in float32 whatever the logits dtype
+            """
+import torch
+def torch_cross_entropy(logits, targets):
+    logits = logits.float()
+    lse = torch.logsumexp(logits, dim=1)
+    picked = logits.gather(1, targets[:, None])[:, 0]
+    return (lse - picked).mean()
+""",
+            {"value", "gradient"},
         ),
     ],
 }

@@ -140,6 +140,8 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
         norm = _norm(g)
         norms.append(norm)
         if max_norm is not None:
+            if not np.isfinite(norm):
+                raise FloatingPointError(f"the gradient at step {step} is not finite")
             coef = min(1.0, max_norm / (norm + 1e-6))
             if coef < 1.0:
                 clipped.append(step)
@@ -162,6 +164,8 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
     for k in range(n_steps):
         g = np.array(grad_fn(theta.copy(), k), dtype=float)
         grad_norms[k] = math.hypot(*g.ravel().tolist())
+        if max_norm is not None and not math.isfinite(grad_norms[k]):
+            raise FloatingPointError(f"step {k}: gradient norm {grad_norms[k]}, cannot clip")
         if max_norm is not None and max_norm / (grad_norms[k] + 1e-6) < 1.0:
             g *= max_norm / (grad_norms[k] + 1e-6)
             clipped.append(k)
@@ -185,6 +189,8 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
         norm = float(torch.linalg.vector_norm(g / scale)) * scale
         norms.append(norm)
         if max_norm is not None:
+            if not math.isfinite(norm):
+                raise FloatingPointError(f"non-finite gradient norm ({norm}) at step {step}")
             coef = min(1.0, max_norm / (norm + 1e-6))
             if coef < 1.0:
                 clipped.append(step)
@@ -230,6 +236,8 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
         with np.errstate(under="ignore"):
             norm = m * float(np.sqrt(np.sum((g / m) ** 2))) if m else 0.0
         norms.append(norm)
+        if max_norm is not None and not np.isfinite(norm):
+            raise FloatingPointError(f"the gradient at step {step} is not finite")
         if max_norm is not None and norm > max_norm:
             clipped.append(step)
             g = g * (max_norm / (norm + 1e-6))
@@ -376,6 +384,85 @@ def clip_by_global_norm(grads, max_norm, eps=1e-6):
             {"dtype"},
         ),
         (NORM_STRICT_BOUNDARY, {"eps"}),
+        (
+            # eps outside the division: max_norm / norm + eps
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, max_norm / norm + eps) if norm else 1.0
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"basic", "global", "eps", "hard", "dtype"},
+        ),
+        (
+            # eps added to max_norm too: (max_norm + eps) / (norm + eps)
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, (max_norm + eps) / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"basic", "global", "eps", "hard"},
+        ),
+        (
+            # returns the norm after clipping
+            """
+import numpy as np
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    m = max((float(np.max(np.abs(g))) for g in grads if g.size), default=0.0)
+    if not np.isfinite(m):
+        raise FloatingPointError("the gradient norm is not finite")
+    if m == 0.0:
+        norm = 0.0
+    else:
+        with np.errstate(under="ignore"):
+            squares = sum(float(np.sum((g.astype(np.float64) / m) ** 2)) for g in grads)
+            norm = m * float(np.sqrt(squares))
+    if not np.isfinite(norm):
+        raise FloatingPointError("the gradient norm is not finite")
+    factor = min(1.0, max_norm / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm * factor
+""",
+            {"basic", "global", "eps", "hard", "dtype"},
+        ),
+        (
+            # the textbook norm, raising FloatingPointError when its own squares overflow
+            """
+import numpy as np
+
+def clip_by_global_norm(grads, max_norm, eps=1e-6):
+    # the textbook sqrt(sum(g**2)), raising when it is not finite: 1e200 squared overflows
+    with np.errstate(over="ignore", under="ignore"):
+        norm = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    if not np.isfinite(norm):
+        raise FloatingPointError(f"the gradient norm is {norm}")
+    factor = min(1.0, max_norm / (norm + eps))
+    return [(g * factor).astype(g.dtype) for g in grads], norm
+""",
+            {"hard"},
+        ),
     ],
     "sgd_with_clipping": [
         (
@@ -494,6 +581,110 @@ def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
             {"clipping", "hard"},
         ),
         (SGD_STRICT_BOUNDARY, {"clipping"}),
+        (
+            # clips an inf/NaN gradient instead of raising: max_norm / inf = 0, 0 * inf = NaN
+            """
+import numpy as np
+
+def _norm(g):
+    m = float(np.max(np.abs(g))) if g.size else 0.0
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    with np.errstate(under="ignore"):
+        return m * float(np.sqrt(np.sum((g / m) ** 2)))
+
+def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
+    theta = np.array(theta0, dtype=np.float64)
+    path = [theta.copy()]
+    norms, clipped = [], []
+    for step in range(n_steps):
+        g = np.asarray(grad_fn(theta.copy(), step), dtype=np.float64)
+        norm = _norm(g)
+        norms.append(norm)
+        pass
+        if max_norm is not None:
+            coef = min(1.0, max_norm / (norm + 1e-6))
+            if coef < 1.0:
+                clipped.append(step)
+                g = g * coef
+        theta = theta - lr * g
+        path.append(theta.copy())
+    return {"theta": theta, "path": np.array(path), "grad_norms": np.array(norms),
+            "clipped": clipped}
+""",
+            {"hard"},
+        ),
+        (
+            # raises on a non-finite gradient without saying at which step
+            """
+import numpy as np
+
+def _norm(g):
+    m = float(np.max(np.abs(g))) if g.size else 0.0
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    with np.errstate(under="ignore"):
+        return m * float(np.sqrt(np.sum((g / m) ** 2)))
+
+def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
+    theta = np.array(theta0, dtype=np.float64)
+    path = [theta.copy()]
+    norms, clipped = [], []
+    for step in range(n_steps):
+        g = np.asarray(grad_fn(theta.copy(), step), dtype=np.float64)
+        norm = _norm(g)
+        norms.append(norm)
+        if max_norm is not None and not np.isfinite(norm):
+            raise FloatingPointError("the gradient norm is not finite")
+        if max_norm is not None:
+            coef = min(1.0, max_norm / (norm + 1e-6))
+            if coef < 1.0:
+                clipped.append(step)
+                g = g * coef
+        theta = theta - lr * g
+        path.append(theta.copy())
+    return {"theta": theta, "path": np.array(path), "grad_norms": np.array(norms),
+            "clipped": clipped}
+""",
+            {"hard"},
+        ),
+        (
+            # skips a non-finite gradient silently (no step, no error) when not clipping
+            """
+import numpy as np
+
+def _norm(g):
+    m = float(np.max(np.abs(g))) if g.size else 0.0
+    if m == 0.0 or not np.isfinite(m):
+        return m
+    with np.errstate(under="ignore"):
+        return m * float(np.sqrt(np.sum((g / m) ** 2)))
+
+def sgd_with_clipping(grad_fn, theta0, lr, n_steps, max_norm=None):
+    theta = np.array(theta0, dtype=np.float64)
+    path = [theta.copy()]
+    norms, clipped = [], []
+    for step in range(n_steps):
+        g = np.asarray(grad_fn(theta.copy(), step), dtype=np.float64)
+        norm = _norm(g)
+        norms.append(norm)
+        if not np.isfinite(norm):
+            if max_norm is not None:
+                raise FloatingPointError(f"the gradient at step {step} is not finite")
+            path.append(theta.copy())
+            continue
+        if max_norm is not None:
+            coef = min(1.0, max_norm / (norm + 1e-6))
+            if coef < 1.0:
+                clipped.append(step)
+                g = g * coef
+        theta = theta - lr * g
+        path.append(theta.copy())
+    return {"theta": theta, "path": np.array(path), "grad_norms": np.array(norms),
+            "clipped": clipped}
+""",
+            {"plain"},
+        ),
     ],
 }
 

@@ -340,6 +340,22 @@ def fit_standardiser(X):
             {"errors"},
         ),
         (FIT_STD_IS_ZERO, {"constant"}),
+        (
+            # a tolerance instead of an exact constant test: a real std of 2e-10 becomes 1.0
+            """
+import numpy as np
+
+def fit_standardiser(X):
+    X = np.asarray(X)
+    if X.ndim != 2 or np.isnan(X).any():
+        raise ValueError("X must be a 2-D array without NaN")
+    mean = X.mean(axis=0)
+    std = np.sqrt(np.mean((X - mean) ** 2, axis=0))
+    scale = np.where(std < 1e-6, 1.0, std).astype(X.dtype)
+    return mean, scale
+""",
+            {"constant"},
+        ),
     ],
     "standardise": [
         (
@@ -433,6 +449,25 @@ def welford(batches):
             {"edges"},
         ),
         (WELFORD_INPUT_DTYPE, {"basic"}),
+        (
+            # returns (0, 0.0, 0.0) for no values instead of (0, nan, nan)
+            """
+import numpy as np
+def welford(batches):
+    n, mean, m2 = 0, 0.0, 0.0
+    for b in batches:
+        b = np.asarray(b, dtype=np.float64)
+        if b.size == 0:
+            continue
+        nb = b.size; mb = b.mean(); m2b = ((b - mb) ** 2).sum()
+        tot = n + nb; d = mb - mean
+        mean = mean + d * nb / tot
+        m2 = m2 + m2b + d * d * n * nb / tot
+        n = tot
+    return n, float(mean), float(m2 / n) if n else 0.0
+""",
+            {"edges"},
+        ),
     ],
     "fit_linear_regression_gd": [
         (

@@ -495,6 +495,10 @@ def fp16_underflow_fraction(grads, loss_scale=1.0):
 """
 
 FRACTION_NO_SCALE = FRACTION_NUMPY.replace("(g * np.float32(loss_scale))", "g")
+# scales in float64 and rounds once to float16: near the tie it keeps what float32 loses
+FRACTION_FLOAT64_SCALE = FRACTION_NUMPY.replace(
+    "(g * np.float32(loss_scale))", "(g.astype(np.float64) * loss_scale)"
+)
 
 # ---------------------------------------------------------------------------------------------
 # mixed_precision_train_step
@@ -626,6 +630,7 @@ MUTANTS: dict[str, list[tuple[str, set[str]]]] = {
         (FRACTION_PER_ARRAY_MEAN, {"lists"}),
         (FRACTION_STRICT_SUBNORMAL, {"basic", "scaled", "lists", "edges"}),
         (FRACTION_NO_SCALE, {"scaled", "lists"}),
+        (FRACTION_FLOAT64_SCALE, {"scaled"}),
     ],
     "mixed_precision_train_step": [
         (STEP_NO_AUTOCAST, {"autocast"}),
