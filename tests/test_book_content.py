@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from test_book import executed  # the one reader of the executed chapters
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD = REPOSITORY / "_build"
