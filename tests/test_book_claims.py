@@ -201,6 +201,7 @@ def test_thresholds_agree_across_chapters(ch02, ch04, ch07, ch08, ch01):
 def test_ch05_jacobian_products_and_the_unclipped_monitor(ch05):
     # gain 1.0 shrinks too; the gain-1.5 growth splits into the early and the rest
     assert ch05["ch05-ratio-1.0"] < 1 < ch05["ch05-ratio-1.5"]
+    assert 5e3 < ch05["ch05-ratio-2.5"] < 1e4  # "nearly four orders of magnitude"
     early, rest = ch05["ch05-ratio-1.5-early"], ch05["ch05-ratio-1.5-rest"]
     assert early * rest == pytest.approx(ch05["ch05-ratio-1.5"])
     # steepest over the first steps: a larger factor per step than the rest
