@@ -1,4 +1,4 @@
-"""The qualitative claims of chapters 5-8 hold for the numbers their own code computes.
+"""The qualitative claims of the chapters hold for the numbers their own code computes.
 
 Every number the prose cites is glued from the executed chapter, so it cannot drift. What can
 drift is the *shape* of a result the prose is written around: that an unclipped run really blows
@@ -36,6 +36,26 @@ def glued(chapter: str) -> dict[str, object]:
         except (SyntaxError, ValueError):
             values[key] = text
     return values
+
+
+@pytest.fixture(scope="module")
+def ch01(book_build):
+    return glued("01_floating_point")
+
+
+@pytest.fixture(scope="module")
+def ch02(book_build):
+    return glued("02_overflow_underflow")
+
+
+@pytest.fixture(scope="module")
+def ch03(book_build):
+    return glued("03_log_sum_exp")
+
+
+@pytest.fixture(scope="module")
+def ch04(book_build):
+    return glued("04_softmax_cross_entropy")
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +153,87 @@ def test_ch08_lab_claims(ch08):
     assert ch08["ch08-acc-logsoftmax"] == pytest.approx(ch08["ch08-majority"], abs=0.01)
     assert ch08["ch08-acc-fixed"] > 0.9
     assert ch08["ch08-rms-ratio"] > 50
+
+
+LN2 = math.log(2)
+
+
+@pytest.mark.book
+def test_ch01_log1p_and_expm1_near_u_and_almost_always_exact(ch01):
+    u = 2.0**-53  # "within a couple of unit roundoffs"
+    assert ch01["ch01-log1p-worst"] <= 2 * u and ch01["ch01-expm1-worst"] <= 2 * u
+    points = ch01["ch01-cancel-points"]
+    assert ch01["ch01-log1p-exact"] > 0.8 * points
+    assert ch01["ch01-expm1-exact"] > 0.8 * points
+
+
+@pytest.mark.book
+def test_ch02_clip_limit_and_sigmoid_saturation_follow_the_formulas(ch02):
+    # 1 - eps < 1 needs eps > eps_mach / 4; sigmoid(z) = 1 from e^-z <= 2^-24
+    assert ch02["ch02-clip-min-float32"] == 2.0**-25
+    assert ch02["ch02-clip-min-float16"] == 2.0**-12
+    assert ch02["ch02-z-sat"] == pytest.approx(24 * LN2)
+
+
+@pytest.mark.book
+def test_ch03_dominant_factor_rescalings_and_float16_range(ch03):
+    # "result about K e^-c" with K the sum of 199 terms e^-|g_i| in (0, 1]
+    assert 50 < ch03["ch03-dominant-factor"] < 199
+    # the first chunk has no old sum to rescale
+    assert 0 < ch03["ch03-rescaled"] <= 29
+    # "far below float16's smallest subnormal", and the result comes back as 0
+    assert ch03["ch03-f16-far-true"] < ch03["ch03-f16-smallest-sub"] / 2
+    assert ch03["ch03-f16-far-result"] == 0.0
+
+
+@pytest.mark.book
+def test_thresholds_agree_across_chapters(ch02, ch04, ch07, ch08, ch01):
+    # sigmoid rounds to 1 at 24 ln 2; a probability rounds to 0 at 150 ln 2
+    assert ch02["ch02-z-sat"] == ch04["ch04-bce-inf-from"] == ch08["ch08-sigmoid-one"]
+    assert ch04["ch04-gap-underflow"] == pytest.approx(150 * LN2)
+    assert ch08["ch08-p-zero"] == ch04["ch04-gap-underflow"]
+    # bfloat16 carries 8 significant bits, about 2.4 decimal digits, in every chapter
+    assert ch01["ch01-bf16-digits"] == pytest.approx(ch07["ch07-bf16-digits"])
+    assert ch07["ch07-bf16-digits"] == pytest.approx(ch08["ch08-bf16-digits"])
+
+
+@pytest.mark.book
+def test_ch05_jacobian_products_and_the_unclipped_monitor(ch05):
+    # gain 1.0 shrinks too; the gain-1.5 growth splits into the early and the rest
+    assert ch05["ch05-ratio-1.0"] < 1 < ch05["ch05-ratio-1.5"]
+    assert 5e3 < ch05["ch05-ratio-2.5"] < 1e4  # "nearly four orders of magnitude"
+    early, rest = ch05["ch05-ratio-1.5-early"], ch05["ch05-ratio-1.5-rest"]
+    assert early * rest == pytest.approx(ch05["ch05-ratio-1.5"])
+    # steepest over the first steps: a larger factor per step than the rest
+    per_step_early = math.log(early) / (ch05["ch05-early-steps"] - 1)
+    assert per_step_early > math.log(rest) / ch05["ch05-rest-steps"]
+    # the norm leaves the plot long before the loss becomes non-finite
+    assert ch05["ch05-raw-first-out"] <= ch05["ch05-raw-leaves"]
+    assert ch05["ch05-raw-leaves-gap"] > 50
+    # "far from rare even at the start"
+    assert ch05["ch05-active-first-10"] > 0.25
+
+
+@pytest.mark.book
+def test_ch06_two_pass_error_is_the_mean_error_squared(ch06):
+    assert ch06["ch06-twopass-predicted"] == pytest.approx(ch06["ch06-twopass-max"], rel=0.1)
+    assert ch06["ch06-twopass-exact-upto"] >= 1e6
+    # the orange run falls fast, then stalls above the least-squares loss
+    assert ch06["ch06-tiny-settled"] < 100
+    assert ch06["ch06-tiny-final"] > 1.5 * ch06["ch06-ls-loss"]
+
+
+@pytest.mark.book
+def test_ch07_clip_shrink_and_checkpoint_optimum(ch07):
+    # the step shrinks by S * min(|g|, c) / c, not by S
+    assert ch07["ch07-clip-shrink"] == pytest.approx(ch07["ch07-clip-shrink-predicted"], rel=0.05)
+    assert ch07["ch07-clip-shrink-predicted"] < 2.0**16
+    # a block costs more than a segment input, so the optimum lies above sqrt(16)
+    assert ch07["ch07-ckpt-block-to-input"] > 1
+    assert ch07["ch07-ckpt-k-optimal"] > 4
+    assert ch07["ch07-ckpt-best-segments"] > 4
+
+
+@pytest.mark.book
+def test_ch08_float32_std_overflows_before_the_activations(ch08):
+    assert ch08["ch08-init-std32-overflow"] < ch08["ch08-init-overflow"] <= 40
