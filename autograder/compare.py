@@ -145,9 +145,9 @@ def status_problem(outcome: Outcome) -> Problem | None:
             f"{outcome['message']} — an endless loop, or far too slow for this input", TIMEOUT
         )
     if status == "bad_return":
-        return Problem(
-            f"returned a {outcome['type']} object, which the grader cannot read", UNREADABLE
-        )
+        what = f"a {outcome['type']} object" if outcome.get("type") else "a value"
+        why = f" ({outcome['message']})" if outcome.get("message") else ""
+        return Problem(f"returned {what}, which the grader cannot read{why}", UNREADABLE)
     if status == "not_run":
         return Problem(outcome["message"], EXCEPTION)
     return None
