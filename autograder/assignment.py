@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,11 @@ from autograder.sandbox import Request
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
+# Parsing allocates an object per JSON value (an empty ``{}`` costs ~70 bytes of memory for its
+# 3 bytes of text), so the number of values is bounded before parsing, not only the size.
+MAX_JSON_CONTAINERS = 100_000  # objects and arrays
+MAX_JSON_VALUES = 1_000_000  # containers, keys and items
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parent
@@ -206,6 +212,7 @@ def read_notebook(data: bytes) -> dict[str, Any]:
             f"the notebook is {len(data) / 2**20:.0f} MB, more than the "
             f"{MAX_NOTEBOOK_BYTES // 2**20} MB allowed (clear large outputs and resubmit)"
         )
+    _check_json_counts(data)
     try:
         notebook = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -219,6 +226,22 @@ def read_notebook(data: bytes) -> dict[str, Any]:
     if len(cells) > MAX_CELLS:
         raise NotebookError(f"the notebook has {len(cells)} cells, more than {MAX_CELLS}")
     return notebook
+
+
+def _check_json_counts(data: bytes) -> None:
+    """:class:`NotebookError` if ``data`` holds more JSON containers or values than
+    :data:`MAX_JSON_CONTAINERS` / :data:`MAX_JSON_VALUES`, counted on the bytes with strings
+    removed (``{`` and ``[`` for containers; those, ``,`` and ``:`` for values). Text that is not
+    JSON is counted the same way and left for the parser to refuse."""
+    structure = JSON_STRING.sub(b"", data)
+    containers = structure.count(b"{") + structure.count(b"[")
+    values = containers + structure.count(b",") + structure.count(b":")
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"the notebook's JSON holds {containers} objects and lists and {values} values, more "
+            f"than the {MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} allowed (a notebook saved by "
+            "Jupyter has far fewer; clear large outputs or metadata and resubmit)"
+        )
 
 
 def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[int, str]]:

@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograder.assignment import (
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_VALUES,
     NotebookError,
     answered,
     cell_labels,
@@ -113,6 +115,25 @@ def test_zips_with_too_many_members_or_escapes_in_names(tmp_path):
     assert f"more than {MAX_ZIP_MEMBERS} files" in found["many"].problem
     assert found["escape"].read() == SOURCE
     assert "\x1b" not in found["escape"].note and "[2Jhw.ipynb" in found["escape"].note
+
+
+def test_the_number_of_json_values_is_bounded_before_parsing():
+    # 18 MB of ``{},`` parsed to millions of dicts took the grader from 166 MB to 674 MB.
+    def with_extra(items: bytes) -> bytes:
+        return SOURCE.rstrip()[:-1] + b', "x": [' + items + b"]}"
+
+    for items, what in [
+        (b",".join([b"{}"] * (MAX_JSON_CONTAINERS + 1)), "objects and lists"),
+        (b",".join([b"[]"] * (MAX_JSON_CONTAINERS + 1)), "objects and lists"),
+        (b",".join([b"0"] * MAX_JSON_VALUES), "values"),
+        (b",".join([b'"a"'] * MAX_JSON_VALUES), "values"),
+    ]:
+        with pytest.raises(NotebookError, match=f"{what}.*clear large outputs or metadata"):
+            read_notebook(with_extra(items))
+    # braces, commas and colons inside strings (escaped quotes included) are not counted
+    text = json.dumps(['{[,:\\"' * 10] * MAX_JSON_CONTAINERS).encode()
+    assert read_notebook(with_extra(text))["cells"]
+    assert read_notebook(with_extra(b",".join([b"{}"] * 1000)))["x"] == [{}] * 1000
 
 
 def test_a_grade_id_that_is_not_a_string_is_treated_as_absent():
