@@ -264,6 +264,24 @@ def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[
     return cells
 
 
+def malformed_cells(notebook: dict[str, Any]) -> list[tuple[int, str]]:
+    """``(number, why)`` for each cell (numbered from 1) that is neither run nor shown because
+    it is malformed: a ``cell_type`` other than ``code``, ``markdown`` or ``raw`` (nbformat 3's
+    ``heading`` included), or a source that is neither a string nor a list of strings."""
+    found = []
+    for number, cell in enumerate(notebook["cells"], start=1):
+        kind = cell.get("cell_type")
+        if not isinstance(kind, str):
+            found.append((number, "its cell_type is missing or not text"))
+        elif kind not in ("code", "markdown", "raw"):
+            found.append(
+                (number, f"its cell_type {kind[:MAX_ID_CHARS]!r} is not code, markdown or raw")
+            )
+        elif cell_source(cell) is None:
+            found.append((number, "its source is not text (a string or a list of strings)"))
+    return found
+
+
 def test_positions(notebook: dict[str, Any]) -> dict[str, int]:
     """The cell number (from 1) of each test cell's first occurrence, by grade id."""
     positions: dict[str, int] = {}

@@ -6,9 +6,10 @@ that text inert without hiding it:
 
 * :func:`plain_text` removes control characters (terminal escape sequences, carriage returns,
   bidirectional overrides) except newlines and tabs;
-* :func:`spreadsheet_cell` starts a CSV cell that a spreadsheet would read as a formula (``=``,
-  ``+``, ``-``, ``@``, tab or carriage return first) with an apostrophe, the convention
-  spreadsheets display as "text"; numbers such as ``-1.5`` are left as they are;
+* :func:`spreadsheet_cell` starts a CSV cell that a spreadsheet would read as a formula or a
+  signed number (``=``, ``+``, ``-``, ``@``, tab or carriage return first: ``-1+1``, ``+1``,
+  ``-0``) with an apostrophe, the convention spreadsheets display as "text" (the grader writes
+  no number through it: scores are written directly);
 * :func:`inert_markdown` decodes HTML entities (so ``&#106;avascript:`` is seen as what a browser
   would see), turns every link or image destination whose scheme is not ``http``, ``https`` or
   ``mailto`` into a relative path, escapes HTML (``<script>``, ``onerror=`` attributes become
@@ -32,7 +33,6 @@ LINK_SCHEME = re.compile(
     r"(?P<lead>\]\s*\(\s*<?|\]:\s*<?)(?P<scheme>[A-Za-z](?:\s*[A-Za-z0-9+.-])*)\s*:"
 )
 MAX_ENTITY_PASSES = 8
-NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def plain_text(text: str, keep: str = "\n\t") -> str:
@@ -49,9 +49,11 @@ def one_line(text: str) -> str:
 
 
 def spreadsheet_cell(text: str) -> str:
-    """A CSV cell that no spreadsheet evaluates: an apostrophe before a formula-like start."""
+    """A CSV cell that no spreadsheet evaluates: an apostrophe before a formula-like or signed
+    start. Unsigned numbers (``00123``, ``1e308``) are left as written, for scripts that read
+    the file; a spreadsheet shows them as numbers unless the column is imported as text."""
     text = plain_text(text, keep="\n")
-    if text.startswith(FORMULA_START) and not NUMBER.fullmatch(text):
+    if text.startswith(FORMULA_START):
         return "'" + text
     return text
 

@@ -168,6 +168,25 @@ def test_cells_are_named_by_grade_id_or_the_answer_they_follow():
     assert cell_labels(bare) == {1: "code cell 1", 3: "code cell 2"}
 
 
+def test_cells_that_are_not_run_because_malformed_are_named_in_the_reason():
+    notebook = json.loads(SOURCE)
+    notebook["cells"][1:1] = [
+        {"cell_type": "code", "metadata": {}, "source": {"not": "text"}, "outputs": []},
+        {"cell_type": "heading", "metadata": {}, "source": "import os", "level": 1},
+        {"cell_type": ["code"], "metadata": {}, "source": ""},
+    ]
+    data = json.dumps(notebook).encode()
+    result = grade_one(SPEC, Submission("s", "s", path=Path("x")), FakeSandbox(), data)
+    assert result.status == GRADED
+    assert "cells not run, being malformed: " in result.reason
+    assert "(its source is not text (a string or a list of strings))" in result.reason
+    assert "cell 3 (its cell_type 'heading' is not code, markdown or raw)" in result.reason
+    assert "cell 4 (its cell_type is missing or not text)" in result.reason
+    assert (
+        "cells not run" not in grade_one(SPEC, Submission("s", "s"), FakeSandbox(), SOURCE).reason
+    )
+
+
 def test_the_boundary_turns_grader_failures_into_error_rows():
     for failure in (MemoryError(), RecursionError("deep"), KeyError("x"), OSError("disk")):
         result = grade_one(SPEC, Submission("s", "s", path=Path("x")), FakeSandbox(failure), SOURCE)

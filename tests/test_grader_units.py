@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder import compare, wire
 from autograder.assignment import (
     NotebookError,
     SpecError,
@@ -236,6 +236,28 @@ def test_submissions_in_every_layout(tmp_path):
         found["frank"].read()
     with pytest.raises(FileNotFoundError):
         find_submissions(tmp_path / "nope", a)
+
+
+def test_look_alike_student_ids_are_refused_with_the_character_named(tmp_path):
+    a = "ex03_logsumexp"
+    cyrillic, fullwidth = "\u0441\u043entrol", "\uff43\uff4f\uff4e\uff54\uff52\uff4f\uff4c"
+    for name in ("control", cyrillic, fullwidth):
+        (tmp_path / f"{name}.ipynb").write_bytes(b'{"cells": []}')
+    found = {s.student_id: s for s in find_submissions(tmp_path, a)}
+    assert found["control"].problem is None
+    assert "(it holds U+0441, which is not ASCII)" in found[cyrillic].problem
+    assert "(it holds U+FF43, which is not ASCII)" in found[fullwidth].problem
+    assert all("use ASCII letters" in s.problem for s in found.values() if s.problem)
+
+
+def test_a_byte_swapped_array_names_its_byte_order():
+    swapped = np.ones(2, dtype=">f8")
+    outcome = {"status": "returned", "value": swapped, "type": "ndarray", "mutated": False}
+    problem = compare.float_array(outcome, dtype=np.float64)[1]
+    assert (
+        problem == "returned float64 in big-endian byte order (>f8) where native <f8 was expected"
+    )
+    assert problem.kind == compare.DTYPE
 
 
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
