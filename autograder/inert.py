@@ -25,12 +25,15 @@ import re
 import unicodedata
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-SCRIPT_SCHEME = re.compile(r"(?i)\b(javascript|vbscript|livescript|data(?=\s*:\s*[\w.+-]+/))\s*:")
+SCRIPT_SCHEME = re.compile(
+    r"(?i)\b(javascript|vbscript|livescript|data(?=[\s\\]*:\s*[\w.+-]+/))[\s\\]*:"
+)
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 # Where a markdown link, image or reference definition's destination starts, then a scheme as a
-# browser reads it: it drops tabs, newlines and leading spaces or control characters in a URL.
+# browser reads it: it drops tabs, newlines and leading spaces or control characters in a URL,
+# and markdown drops the backslash of an escaped punctuation character (``javascript\:``).
 LINK_SCHEME = re.compile(
-    r"(?P<lead>\]\s*\(\s*<?|\]:\s*<?)(?P<scheme>[A-Za-z](?:\s*[A-Za-z0-9+.-])*)\s*:"
+    r"(?P<lead>\]\s*\(\s*<?|\]:\s*<?)(?P<scheme>[A-Za-z](?:[\s\\]*[A-Za-z0-9+.-])*)[\s\\]*:"
 )
 MAX_ENTITY_PASSES = 8
 
@@ -71,7 +74,7 @@ def decoded_entities(text: str) -> str:
 
 
 def _relative_link(match: re.Match) -> str:
-    scheme = re.sub(r"\s", "", match["scheme"]).lower()
+    scheme = re.sub(r"[\s\\]", "", match["scheme"]).lower()
     if scheme in SAFE_SCHEMES:
         return match[0]
     return match["lead"] + "./" + match[0][len(match["lead"]) :]

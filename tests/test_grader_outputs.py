@@ -85,6 +85,12 @@ LINK_VARIANTS = [
     "![i](&#100;ata:image/svg+xml,x)",
     "[r]: javascript:x\n\n[q][r]",
     "> [r]: &#106;avascript:x\n>\n> [q][r]",
+    "[a](javascript\\:x)",
+    "[a](javascript&#92;:x)",
+    "[a](java\\-script\\:x)",
+    "[a]: javascript\\:x\n\n[a]",
+    "[a](ja&shy;vascript:x)",
+    "[a](jav\u200bascript:x)",
     "<javascript:alert(1)>",
     "<a href='javascript:x'>a</a>",
 ]
