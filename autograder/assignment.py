@@ -26,7 +26,9 @@ MAX_CELLS = 1000
 # 3 bytes of text), so the number of values is bounded before parsing, not only the size.
 MAX_JSON_CONTAINERS = 100_000  # objects and arrays
 MAX_JSON_VALUES = 1_000_000  # containers, keys and items
-JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# A JSON string, or an unterminated one running to the end: every ``"`` outside a string starts
+# a match, so the scan never restarts inside a string (linear time whatever the bytes).
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parent
@@ -232,16 +234,22 @@ def _check_json_counts(data: bytes) -> None:
     """:class:`NotebookError` if ``data`` holds more JSON containers or values than
     :data:`MAX_JSON_CONTAINERS` / :data:`MAX_JSON_VALUES`, counted on the bytes with strings
     removed (``{`` and ``[`` for containers; those, ``,`` and ``:`` for values). Text that is not
-    JSON is counted the same way and left for the parser to refuse."""
-    structure = JSON_STRING.sub(b"", data)
-    containers = structure.count(b"{") + structure.count(b"[")
-    values = containers + structure.count(b",") + structure.count(b":")
+    JSON is counted the same way and left for the parser to refuse. The strings are removed only
+    when counting with them gives too many (the usual notebook is counted without a copy)."""
+    containers, values = _json_counts(data)
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        containers, values = _json_counts(JSON_STRING.sub(b"", data))
     if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
         raise NotebookError(
             f"the notebook's JSON holds {containers} objects and lists and {values} values, more "
             f"than the {MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} allowed (a notebook saved by "
             "Jupyter has far fewer; clear large outputs or metadata and resubmit)"
         )
+
+
+def _json_counts(structure: bytes) -> tuple[int, int]:
+    containers = structure.count(b"{") + structure.count(b"[")
+    return containers, containers + structure.count(b",") + structure.count(b":")
 
 
 def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[int, str]]:

@@ -133,6 +133,9 @@ def test_the_number_of_json_values_is_bounded_before_parsing():
     # braces, commas and colons inside strings (escaped quotes included) are not counted
     text = json.dumps(['{[,:\\"' * 10] * MAX_JSON_CONTAINERS).encode()
     assert read_notebook(with_extra(text))["cells"]
+    # an unterminated string of escaped quotes is scanned once, not once per quote
+    with pytest.raises(NotebookError, match="not valid JSON"):
+        read_notebook(b'{"cells": [], "x": "' + b'\\",' * MAX_JSON_VALUES)
     assert read_notebook(with_extra(b",".join([b"{}"] * 1000)))["x"] == [{}] * 1000
 
 
