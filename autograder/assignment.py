@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,13 @@ from autograder.sandbox import Request
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
+# Parsing allocates an object per JSON value (an empty ``{}`` costs ~70 bytes of memory for its
+# 3 bytes of text), so the number of values is bounded before parsing, not only the size.
+MAX_JSON_CONTAINERS = 100_000  # objects and arrays
+MAX_JSON_VALUES = 1_000_000  # containers, keys and items
+# A JSON string, or an unterminated one running to the end: every ``"`` outside a string starts
+# a match, so the scan never restarts inside a string (linear time whatever the bytes).
+JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parent
@@ -206,6 +214,7 @@ def read_notebook(data: bytes) -> dict[str, Any]:
             f"the notebook is {len(data) / 2**20:.0f} MB, more than the "
             f"{MAX_NOTEBOOK_BYTES // 2**20} MB allowed (clear large outputs and resubmit)"
         )
+    _check_json_counts(data)
     try:
         notebook = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -219,6 +228,28 @@ def read_notebook(data: bytes) -> dict[str, Any]:
     if len(cells) > MAX_CELLS:
         raise NotebookError(f"the notebook has {len(cells)} cells, more than {MAX_CELLS}")
     return notebook
+
+
+def _check_json_counts(data: bytes) -> None:
+    """:class:`NotebookError` if ``data`` holds more JSON containers or values than
+    :data:`MAX_JSON_CONTAINERS` / :data:`MAX_JSON_VALUES`, counted on the bytes with strings
+    removed (``{`` and ``[`` for containers; those, ``,`` and ``:`` for values). Text that is not
+    JSON is counted the same way and left for the parser to refuse. The strings are removed only
+    when counting with them gives too many (the usual notebook is counted without a copy)."""
+    containers, values = _json_counts(data)
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        containers, values = _json_counts(JSON_STRING.sub(b"", data))
+    if containers > MAX_JSON_CONTAINERS or values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"the notebook's JSON holds {containers} objects and lists and {values} values, more "
+            f"than the {MAX_JSON_CONTAINERS} and {MAX_JSON_VALUES} allowed (a notebook saved by "
+            "Jupyter has far fewer; clear large outputs or metadata and resubmit)"
+        )
+
+
+def _json_counts(structure: bytes) -> tuple[int, int]:
+    containers = structure.count(b"{") + structure.count(b"[")
+    return containers, containers + structure.count(b",") + structure.count(b":")
 
 
 def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[int, str]]:
@@ -239,6 +270,24 @@ def student_cells(notebook: dict[str, Any], spec: AssignmentSpec) -> list[tuple[
         if source is not None:
             cells.append((number, source))
     return cells
+
+
+def malformed_cells(notebook: dict[str, Any]) -> list[tuple[int, str]]:
+    """``(number, why)`` for each cell (numbered from 1) that is neither run nor shown because
+    it is malformed: a ``cell_type`` other than ``code``, ``markdown`` or ``raw`` (nbformat 3's
+    ``heading`` included), or a source that is neither a string nor a list of strings."""
+    found = []
+    for number, cell in enumerate(notebook["cells"], start=1):
+        kind = cell.get("cell_type")
+        if not isinstance(kind, str):
+            found.append((number, "its cell_type is missing or not text"))
+        elif kind not in ("code", "markdown", "raw"):
+            found.append(
+                (number, f"its cell_type {kind[:MAX_ID_CHARS]!r} is not code, markdown or raw")
+            )
+        elif cell_source(cell) is None:
+            found.append((number, "its source is not text (a string or a list of strings)"))
+    return found
 
 
 def test_positions(notebook: dict[str, Any]) -> dict[str, int]:

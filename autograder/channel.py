@@ -178,8 +178,8 @@ class Channel:
             self.outcomes[number] = sanitize(event["outcome"])
             self.current = None
         elif kind == "unsendable":
-            not_plain = {"status": "bad_return", "type": "an object that is not plain data"}
-            self.outcomes[number] = sanitize(dict(not_plain, message=""))
+            unsent = {"status": "bad_return", "type": "", "message": event["reason"]}
+            self.outcomes[number] = sanitize(unsent)
             self.current = None
         else:
             self.done = True

@@ -43,8 +43,9 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         type=_positive(float),
         default=Limits.timeout,
         metavar="S",
-        help="seconds each notebook cell may run (default %(default)g); a submission's whole "
-        "run is stopped after 2·S + 30 s",
+        help="seconds each notebook cell may run (default %(default)g); each run of a "
+        "submission is stopped after 2·S + 30 s, and its runs together (restarts after a "
+        "crash included) after 4·(2·S + 30) s",
     )
     parser.add_argument(
         "--memory",

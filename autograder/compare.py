@@ -149,9 +149,9 @@ def status_problem(outcome: Outcome) -> Problem | None:
             f"{outcome['message']} — an endless loop, or far too slow for this input", TIMEOUT
         )
     if status == "bad_return":
-        return Problem(
-            f"returned a {outcome['type']} object, which the grader cannot read", UNREADABLE
-        )
+        what = f"a {outcome['type']} object" if outcome.get("type") else "a value"
+        why = f" ({outcome['message']})" if outcome.get("message") else ""
+        return Problem(f"returned {what}, which the grader cannot read{why}", UNREADABLE)
     if status == "not_run":
         return Problem(outcome["message"], EXCEPTION)
     return None
@@ -202,7 +202,8 @@ def float_array(
     """The returned value as a floating array, checking its dtype and shape when given.
 
     Returns ``(array, None)`` or ``(None, problem)``. A Python float or int counts as float64 of
-    shape ``()``; a 0-d array or NumPy scalar keeps its dtype.
+    shape ``()``; a 0-d array or NumPy scalar keeps its dtype. An array of the right type in the
+    other byte order (``>f8`` for ``float64``) fails, the problem naming the byte order.
     """
     problem = returned(outcome)
     if problem:
@@ -218,7 +219,15 @@ def float_array(
             DTYPE,
         )
     if dtype is not None and array.dtype != np.dtype(dtype):
-        return None, Problem(f"changed dtype {np.dtype(dtype).name} → {array.dtype.name}", DTYPE)
+        wanted = np.dtype(dtype)
+        if array.dtype.name != wanted.name:
+            return None, Problem(f"changed dtype {wanted.name} → {array.dtype.name}", DTYPE)
+        order = "big-endian" if array.dtype.str[0] == ">" else "little-endian"
+        return None, Problem(
+            f"returned {array.dtype.name} in {order} byte order ({array.dtype.str}) where "
+            f"native {wanted.str} was expected",
+            DTYPE,
+        )
     if shape is not None and array.shape != tuple(shape):
         return None, Problem(
             f"returned shape {array.shape} where {tuple(shape)} was expected", SHAPE

@@ -21,6 +21,7 @@ from autograder.assignment import (
     NotebookError,
     answered,
     cell_labels,
+    malformed_cells,
     read_notebook,
     student_cells,
 )
@@ -140,6 +141,13 @@ def grade_submission(
         return _not_graded(spec, result, str(error), start)
     requests, indices = spec.requests(notebook)
     labels = cell_labels(notebook)
+    malformed = malformed_cells(notebook)
+    if malformed:
+        listed = ", ".join(
+            f"{labels.get(n, f'cell {n}')} ({why})" for n, why in malformed[:MAX_LISTED]
+        )
+        more = f" and {len(malformed) - MAX_LISTED} more" if len(malformed) > MAX_LISTED else ""
+        result.reasons.append(f"cells not run, being malformed: {listed}{more}")
     report = sandbox.execute(student_cells(notebook, spec), requests, labels)
     if report.grader_failure:
         result.status = ERROR

@@ -18,7 +18,8 @@ namespaces, memfd, shared memory, sockets, mounts, ptrace, ...). Limits inside: 
 grader drops to an unprivileged user id per concurrent run so the process limit applies. The
 memory of all of a run's processes together plus its ``/tmp`` is held to
 :attr:`Limits.budget_mb` by :class:`autograder.watchdog.MemoryWatchdog`. Each cell is interrupted
-after ``timeout`` seconds and the whole run is killed after :attr:`Limits.run_seconds`.
+after ``timeout`` seconds, the whole run is killed after :attr:`Limits.run_seconds`, and all of a
+submission's runs together (restarts included) after :attr:`Limits.total_seconds`.
 
 When the process ends early (``os._exit``, a kill, a crash, memory or time exhausted), the run is
 repeated without the cell that ended it or, during grading calls, without the rest of that group
@@ -52,6 +53,7 @@ from autograder.watchdog import MemoryWatchdog, Usage
 PACKAGE = Path(__file__).resolve().parent
 HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "drivers")
 MAX_RUNS = 12
+RESTART_BUDGET = 4  # a submission's runs together take at most this many run_seconds
 FIRST_UID = 61000
 STUB_PACKAGE = '''"""The autograder as seen from inside the grading sandbox.
 
@@ -104,6 +106,12 @@ class Limits:
     @property
     def run_seconds(self) -> float:
         return 2 * self.timeout + 30
+
+    @property
+    def total_seconds(self) -> float:
+        """The wall time of all of a submission's runs together, restarts after a crash
+        included: a run that would pass it is stopped then."""
+        return RESTART_BUDGET * self.run_seconds
 
     @property
     def budget_mb(self) -> int:
@@ -161,6 +169,7 @@ class RunReport:
 @dataclass
 class _Attempt:
     channel: Channel
+    seconds: float = 0.0  # the wall time this run may take
     returncode: int | None = None
     killed_for_time: bool = False
     over_budget: Usage | None = None
@@ -360,13 +369,15 @@ class Sandbox:
         lost: dict[int, str] = {}
         deaths: Counter[str] = Counter()
         reason = "the notebook's process ended before this case ran"
-        deadline = time.monotonic() + 4 * self.limits.run_seconds
+        deadline = time.monotonic() + self.limits.total_seconds
         for _ in range(MAX_RUNS):
-            if time.monotonic() > deadline:
+            seconds = min(self.limits.run_seconds, deadline - time.monotonic())
+            if seconds <= 0:
                 report.problems.append("gave up restarting: the runs took too long in all")
                 break
             remaining = [c for c in cells if c[0] not in skipped_cells]
-            attempt = self._run_once(remaining, requests, set(report.outcomes) | set(lost))
+            answered = set(report.outcomes) | set(lost)
+            attempt = self._run_once(remaining, requests, answered, seconds)
             channel = attempt.channel
             if attempt.peak.total > report.peak_memory.total:
                 report.peak_memory = attempt.peak
@@ -444,6 +455,11 @@ class Sandbox:
 
     def _ending(self, attempt: _Attempt) -> str:
         if attempt.killed_for_time:
+            if attempt.seconds < self.limits.run_seconds:
+                return (
+                    f"its runs together took longer than {self.limits.total_seconds:g} s and "
+                    "it was stopped"
+                )
             return f"it ran longer than {self.limits.run_seconds:g} s in all and was stopped"
         if attempt.over_budget is not None:
             return (
@@ -460,9 +476,9 @@ class Sandbox:
             return f"it was ended by signal {number}"
         return f"it exited with status {code} (sys.exit, os._exit or a crash)"
 
-    def _run_once(self, cells, requests: list[Request], skip: set[int]) -> _Attempt:
+    def _run_once(self, cells, requests: list[Request], skip: set[int], seconds: float) -> _Attempt:
         plan = wire.run_order([number for number, _ in cells], [r.position for r in requests], skip)
-        attempt = _Attempt(Channel(plan, self.channel_limits))
+        attempt = _Attempt(Channel(plan, self.channel_limits), seconds=seconds)
         uid = self._uids.get()
         read_end, write_end = os.pipe()
         passed = [write_end]
@@ -544,7 +560,7 @@ class Sandbox:
         except (BrokenPipeError, OSError):
             pass
         try:
-            attempt.returncode = process.wait(timeout=self.limits.run_seconds)
+            attempt.returncode = process.wait(timeout=attempt.seconds)
         except subprocess.TimeoutExpired:
             attempt.killed_for_time = True
             self._kill(process)

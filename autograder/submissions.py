@@ -26,7 +26,7 @@ from pathlib import Path
 from autograder.assignment import MAX_NOTEBOOK_BYTES, NotebookError
 from autograder.inert import one_line
 
-STUDENT_ID = re.compile(r"(?!\.)[\w.@+-]{1,100}")
+STUDENT_ID = re.compile(r"(?!\.)[A-Za-z0-9_.@+-]{1,100}")  # ASCII only: no look-alikes
 IGNORED = ("__MACOSX", ".ipynb_checkpoints")
 MAX_ZIP_BYTES = 4 * MAX_NOTEBOOK_BYTES
 MAX_ZIP_MEMBERS = 1000
@@ -146,11 +146,7 @@ def find_submissions(folder: Path, assignment: str) -> list[Submission]:
             submission = Submission(
                 one_line(submission.student_id)[:100],
                 one_line(submission.origin),
-                problem=(
-                    f"{one_line(submission.student_id)[:100]!r} is not a usable student id (use "
-                    "letters, digits and . _ @ + - only, not starting with a dot); rename it "
-                    "and grade again"
-                ),
+                problem=_bad_id(submission.student_id),
             )
         earlier = found.get(submission.student_id)
         if earlier is None:
@@ -160,6 +156,18 @@ def find_submissions(folder: Path, assignment: str) -> list[Submission]:
             combined = f"{earlier.note}; {note}" if earlier.note else note
             found[submission.student_id] = replace(earlier, note=combined)
     return [found[key] for key in sorted(found)]
+
+
+def _bad_id(student_id: str) -> str:
+    """Why ``student_id`` is refused, naming the first non-ASCII character if there is one (a
+    Cyrillic ``о`` or a full-width ``ｃ`` would make a look-alike of another student's id)."""
+    shown = one_line(student_id)[:100]
+    foreign = next((c for c in student_id if not c.isascii()), None)
+    why = f" (it holds U+{ord(foreign):04X}, which is not ASCII)" if foreign else ""
+    return (
+        f"{shown!r} is not a usable student id{why}: use ASCII letters, digits and . _ @ + - "
+        "only, not starting with a dot; rename it and grade again"
+    )
 
 
 def _stem(entry: Path) -> str:

@@ -4,10 +4,11 @@
 Plain data is ``None``, bools, ints, floats (``inf`` and ``nan`` included), strings, lists, tuples,
 dicts with string keys, and NumPy arrays or scalars whose dtype is boolean, integer, unsigned,
 floating or complex, and such dtypes themselves (``np.float32`` or ``np.dtype("float32")``).
-Nothing else crosses: :func:`dumps` raises :class:`WireError` for any other
-object, and :func:`loads` rebuilds arrays from raw bytes with a checked dtype and shape, so reading
-a line the student's process wrote never runs the student's code (no pickle, no ``__eq__``, no
-object dtype).
+Nothing else crosses: :func:`dumps` raises :class:`WireError` for any other object (an array of
+more than :data:`MAX_DEPTH` dimensions included, which the worker then reports as a value that
+cannot be returned, never as a broken message), and :func:`loads` rebuilds arrays from raw bytes
+with a checked dtype and shape, so reading a line the student's process wrote never runs the
+student's code (no pickle, no ``__eq__``, no object dtype).
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ def _allowed_dtype(spec: Any) -> np.dtype:
 
 def _array_fields(array: np.ndarray, scalar: bool) -> dict[str, Any]:
     _allowed_dtype(array.dtype)
+    if array.ndim > MAX_DEPTH:
+        raise WireError(
+            f"an array with {array.ndim} dimensions cannot cross the channel (at most {MAX_DEPTH})"
+        )
     data = base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
     return {"dtype": array.dtype.str, "shape": list(array.shape), "data": data, "scalar": scalar}
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from autograder import wire
 from autograder.channel import Channel, ChannelLimits, expected_events
+from autograder.compare import UNREADABLE, status_problem
 
 PLAN = [("cell", 1), ("request", 0), ("cell", 3), ("request", 1)]
 OUTCOME = {"status": "returned", "value": np.arange(3.0), "type": "ndarray"}
@@ -226,3 +227,46 @@ def test_fuzz_event_sequences_are_accepted_only_in_protocol_order(events, chunk)
         assert channel.violation is not None
     else:
         assert channel.violation is None
+
+
+def worker_lines(returned) -> list[bytes]:
+    """The lines the worker writes for one ``call`` request whose function returns ``returned``."""
+    import os
+
+    from autograder import worker
+
+    read_end, write_end = os.pipe()
+    old_fd, worker.CHANNEL_FD = worker.CHANNEL_FD, write_end
+    try:
+        request = {
+            "variable": "f",
+            "harness": "call",
+            "payload": wire.dumps({"args": []}),
+            "trap_overflow": False,
+            "time_limit": 10.0,
+        }
+        worker.run_request({"f": lambda: returned}, 0, request)
+    finally:
+        worker.CHANNEL_FD = old_fd
+        os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        return stream.read().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("ndim", [32, 33, 64])
+def test_an_array_of_many_dimensions_is_a_wrong_answer_not_tampering(ndim):
+    lines = honest_stream()
+    assert json.loads(lines[2]) == {"event": "call", "request": 0}
+    lines[2:4] = worker_lines(np.zeros((1,) * ndim))
+    channel = feed_all(b"".join(lines))
+    assert channel.violation is None and channel.done
+    outcome = channel.outcomes[0]
+    if ndim <= wire.MAX_DEPTH:
+        assert outcome["status"] == "returned" and outcome["value"].shape == (1,) * ndim
+    else:
+        assert outcome["status"] == "bad_return"
+        assert f"{ndim} dimensions" in outcome["message"]
+        problem = status_problem(outcome)
+        assert problem.kind == UNREADABLE and problem.startswith(
+            "returned a value, which the grader"
+        )

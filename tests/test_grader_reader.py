@@ -18,6 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autograder.assignment import (
+    MAX_JSON_CONTAINERS,
+    MAX_JSON_VALUES,
     NotebookError,
     answered,
     cell_labels,
@@ -115,6 +117,28 @@ def test_zips_with_too_many_members_or_escapes_in_names(tmp_path):
     assert "\x1b" not in found["escape"].note and "[2Jhw.ipynb" in found["escape"].note
 
 
+def test_the_number_of_json_values_is_bounded_before_parsing():
+    # 18 MB of ``{},`` parsed to millions of dicts took the grader from 166 MB to 674 MB.
+    def with_extra(items: bytes) -> bytes:
+        return SOURCE.rstrip()[:-1] + b', "x": [' + items + b"]}"
+
+    for items, what in [
+        (b",".join([b"{}"] * (MAX_JSON_CONTAINERS + 1)), "objects and lists"),
+        (b",".join([b"[]"] * (MAX_JSON_CONTAINERS + 1)), "objects and lists"),
+        (b",".join([b"0"] * MAX_JSON_VALUES), "values"),
+        (b",".join([b'"a"'] * MAX_JSON_VALUES), "values"),
+    ]:
+        with pytest.raises(NotebookError, match=f"{what}.*clear large outputs or metadata"):
+            read_notebook(with_extra(items))
+    # braces, commas and colons inside strings (escaped quotes included) are not counted
+    text = json.dumps(['{[,:\\"' * 10] * MAX_JSON_CONTAINERS).encode()
+    assert read_notebook(with_extra(text))["cells"]
+    # an unterminated string of escaped quotes is scanned once, not once per quote
+    with pytest.raises(NotebookError, match="not valid JSON"):
+        read_notebook(b'{"cells": [], "x": "' + b'\\",' * MAX_JSON_VALUES)
+    assert read_notebook(with_extra(b",".join([b"{}"] * 1000)))["x"] == [{}] * 1000
+
+
 def test_a_grade_id_that_is_not_a_string_is_treated_as_absent():
     notebook = json.loads(SOURCE)
     for value in (["a", "list"], {"a": 1}, 3, None):
@@ -145,6 +169,25 @@ def test_cells_are_named_by_grade_id_or_the_answer_they_follow():
     assert cell_labels({"cells": [long_id]}) == {1: 'cell "' + "x" * 60 + '"'}
     bare = {"cells": [extra, {"cell_type": "markdown", "source": ""}, extra]}
     assert cell_labels(bare) == {1: "code cell 1", 3: "code cell 2"}
+
+
+def test_cells_that_are_not_run_because_malformed_are_named_in_the_reason():
+    notebook = json.loads(SOURCE)
+    notebook["cells"][1:1] = [
+        {"cell_type": "code", "metadata": {}, "source": {"not": "text"}, "outputs": []},
+        {"cell_type": "heading", "metadata": {}, "source": "import os", "level": 1},
+        {"cell_type": ["code"], "metadata": {}, "source": ""},
+    ]
+    data = json.dumps(notebook).encode()
+    result = grade_one(SPEC, Submission("s", "s", path=Path("x")), FakeSandbox(), data)
+    assert result.status == GRADED
+    assert "cells not run, being malformed: " in result.reason
+    assert "(its source is not text (a string or a list of strings))" in result.reason
+    assert "cell 3 (its cell_type 'heading' is not code, markdown or raw)" in result.reason
+    assert "cell 4 (its cell_type is missing or not text)" in result.reason
+    assert (
+        "cells not run" not in grade_one(SPEC, Submission("s", "s"), FakeSandbox(), SOURCE).reason
+    )
 
 
 def test_the_boundary_turns_grader_failures_into_error_rows():

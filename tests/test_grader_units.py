@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder import wire
+from autograder import compare, wire
 from autograder.assignment import (
     NotebookError,
     SpecError,
@@ -238,6 +238,28 @@ def test_submissions_in_every_layout(tmp_path):
         find_submissions(tmp_path / "nope", a)
 
 
+def test_look_alike_student_ids_are_refused_with_the_character_named(tmp_path):
+    a = "ex03_logsumexp"
+    cyrillic, fullwidth = "\u0441\u043entrol", "\uff43\uff4f\uff4e\uff54\uff52\uff4f\uff4c"
+    for name in ("control", cyrillic, fullwidth):
+        (tmp_path / f"{name}.ipynb").write_bytes(b'{"cells": []}')
+    found = {s.student_id: s for s in find_submissions(tmp_path, a)}
+    assert found["control"].problem is None
+    assert "(it holds U+0441, which is not ASCII)" in found[cyrillic].problem
+    assert "(it holds U+FF43, which is not ASCII)" in found[fullwidth].problem
+    assert all("use ASCII letters" in s.problem for s in found.values() if s.problem)
+
+
+def test_a_byte_swapped_array_names_its_byte_order():
+    swapped = np.ones(2, dtype=">f8")
+    outcome = {"status": "returned", "value": swapped, "type": "ndarray", "mutated": False}
+    problem = compare.float_array(outcome, dtype=np.float64)[1]
+    assert (
+        problem == "returned float64 in big-endian byte order (>f8) where native <f8 was expected"
+    )
+    assert problem.kind == compare.DTYPE
+
+
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
 def test_sandbox_hides_the_course_and_the_network(tmp_path):
     cells = [
@@ -344,3 +366,47 @@ def test_a_python_installed_under_tmp_runs_in_the_sandbox(tmp_path):
         [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=120
     )
     assert done.stdout.strip() == "2", done.stderr[-2000:]
+
+
+def test_all_runs_of_a_submission_together_stop_at_one_deadline(monkeypatch):
+    """Each run of a notebook of many ``sleep(30)`` cells ends in a cell (stopped for time, or
+    crashing), and the notebook is run again without that cell; the restarts share one deadline,
+    so all runs together take :attr:`Limits.total_seconds`, the last one cut short."""
+    from types import SimpleNamespace
+
+    from autograder import sandbox as sandbox_module
+    from autograder.watchdog import Usage
+
+    limits = Limits(timeout=1)
+    clock, granted, endings = [1000.0], [], []
+
+    def run_once(cells, requests, skip, seconds, spend):
+        granted.append(seconds)
+        clock[0] += min(seconds, spend)
+        channel = SimpleNamespace(
+            outcomes={}, cell_errors={}, violation=None, done=False,
+            current=("cell", cells[0][0]), any_event=True,
+        )  # fmt: skip
+        attempt = SimpleNamespace(
+            channel=channel, seconds=seconds, killed_for_time=seconds <= spend,
+            over_budget=None, returncode=-9, peak=Usage(), output="",
+        )  # fmt: skip
+        endings.append(sandbox._ending(attempt))
+        return attempt
+
+    monkeypatch.setattr(sandbox_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    cells = [(n, "import time; time.sleep(30)") for n in range(1, 30)]
+    requests = [Request("f", "call", {}, False, 1.0, 0)]
+    run = limits.run_seconds
+    with Sandbox(limits, isolate=False) as sandbox:
+        for spend in (run, 0.7 * run):
+            clock[0], granted[:], endings[:] = 1000.0, [], []
+            monkeypatch.setattr(
+                sandbox, "_run_once", lambda *a, spend=spend: run_once(*a, spend=spend)
+            )
+            report = sandbox.execute(cells, requests)
+            assert clock[0] - 1000.0 == pytest.approx(limits.total_seconds)
+            assert report.problems[-1] == "gave up restarting: the runs took too long in all"
+    assert limits.total_seconds == 4 * run
+    assert granted == pytest.approx([run] * 5 + [0.5 * run])
+    assert endings[-1] == f"its runs together took longer than {4 * run:g} s and it was stopped"
