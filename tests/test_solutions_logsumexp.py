@@ -112,6 +112,7 @@ def test_logsumexp_examples():
     assert_ulps(_quiet(logsumexp, [-40.0, 0.0]), mpmath.log1p(mpmath.exp(-40)), 1)
     # Opposite-sign inputs near the limits: x - max overflows to -inf harmlessly.
     assert _quiet(logsumexp, [-1.7e308, 1.7e308]) == 1.7e308
+    assert _quiet(logsumexp, [[-1.7e308, 1.7e308]], axis=-1)[0] == 1.7e308  # per-axis path
     assert _quiet(logsumexp, [5.0]) == 5.0
 
 
@@ -230,9 +231,19 @@ def test_logsumexp_shapes_and_dtypes():
     np.testing.assert_array_equal(big, before)
 
 
+def test_logsumexp_several_axes_group_the_right_elements():
+    x = np.arange(120.0).reshape(2, 3, 4, 5) / 7.0  # distinct values: any regrouping shows
+    for axis in [(0, 2), (1, 3), (0, 1, 3), (3, 0)]:
+        for keepdims in (False, True):
+            got = _quiet(logsumexp, x, axis=axis, keepdims=keepdims)
+            np.testing.assert_allclose(got, _scipy(x, axis=axis, keepdims=keepdims), rtol=1e-15)
+
+
 def test_logsumexp_bad_input():
-    with pytest.raises(ValueError, match="complex"):
+    with pytest.raises(ValueError, match="^logsumexp: expected real values; got complex dtype"):
         logsumexp(np.array([1 + 1j]))
+    with pytest.raises(ValueError, match="^logsumexp: expected real numbers; got dtype <U1"):
+        logsumexp(np.array(["a"]))
     with pytest.raises(ValueError, match="repeated axis"):
         logsumexp(np.zeros((2, 2)), axis=(0, 0))
     with pytest.raises(np.exceptions.AxisError):
@@ -302,6 +313,9 @@ def test_logaddexp_special_values_and_dtypes():
     assert _quiet(logaddexp, 1.7e308, -1.7e308) == 1.7e308
     assert isinstance(logaddexp(np.float32(1.0), 2.0), np.float32)
     assert isinstance(logaddexp(1, 2), np.float64)
+    # Integers are computed in float64: int8 arithmetic would wrap -128 - 127 to 1.
+    assert logaddexp(np.int8(-128), np.int8(127)) == 127.0
+    assert logaddexp(True, False) == rel(math.log1p(math.e), 1e-15)
     assert logaddexp(np.ones(3, np.float32), np.float64(2.0)).dtype == np.float64
     assert logaddexp(np.ones(3, np.float16), np.ones(3, np.float16)).dtype == np.float16
 
@@ -315,8 +329,10 @@ def test_logaddexp_does_not_call_numpy_logaddexp(monkeypatch):
 
 
 def test_logaddexp_bad_input():
-    with pytest.raises(ValueError, match="a must hold real numbers"):
+    with pytest.raises(ValueError, match="a must hold real numbers; got dtype complex128"):
         logaddexp(np.array([1j]), 1.0)
+    with pytest.raises(ValueError, match="logaddexp: b must hold real numbers"):
+        logaddexp(1.0, np.array([1j]))
     with pytest.raises(ValueError, match="broadcast"):
         logaddexp(np.ones(2), np.ones(3))
 
@@ -408,6 +424,21 @@ def test_online_logsumexp_bad_chunk():
         online_logsumexp([np.zeros(3), np.zeros((2, 2))])
     with pytest.raises(ValueError, match="chunk 0 must be a 1-D array; got shape \\(\\)"):
         online_logsumexp([np.float64(1.0)])
+    with pytest.raises(ValueError, match="online_logsumexp: expected real values; got complex"):
+        online_logsumexp([np.array([1.0]), np.array([1j])])
+    # Every chunk is read and checked, also after a NaN has decided the result.
+    with pytest.raises(ValueError, match="chunk 2 must be a 1-D array"):
+        online_logsumexp([np.array([NAN]), np.array([1.0]), np.zeros((2, 2))])
+    with pytest.raises(ValueError, match="chunk 2 must be a 1-D array"):
+        online_logsumexp([np.array([INF]), np.array([1.0]), np.zeros((2, 2))])
+
+
+def test_online_logsumexp_extremes_within_and_across_chunks():
+    # x - max overflows to -inf inside one chunk and against the running maximum: no warning.
+    assert _quiet(online_logsumexp, [np.array([-1.7e308, 1.7e308])]) == 1.7e308
+    assert _quiet(online_logsumexp, [np.array([1.7e308]), np.array([-1.7e308])]) == 1.7e308
+    # An all -inf chunk is skipped, not the end of the stream.
+    assert _quiet(online_logsumexp, [np.array([-INF]), np.array([1.0])]) == 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
