@@ -244,13 +244,19 @@ def test_clipped_bce_examples():
     assert type(f32) is float
     assert f32 == rel(-math.log(float(np.float32(0.9))), 1e-15)
     assert math.isnan(clipped_bce([1.0], [math.nan]))
+    # float32 soft labels are read in float64: 1 - 2**-30 is exact there, not in float32.
+    y = np.array([2.0**-30], np.float32)
+    exact = -(
+        mpmath.mpf(2) ** -30 * mpmath.log(0.25) + (1 - mpmath.mpf(2) ** -30) * mpmath.log(0.75)
+    )
+    assert_ulps(_quiet(clipped_bce, y, np.array([0.25])), exact, 4)
 
 
 @pytest.mark.parametrize(
     ("y", "p", "kwargs", "match"),
     [
         ([1.0, 0.0], [0.5], {}, r"same shape; got \(2,\) and \(1,\)"),
-        ([], [], {}, "empty"),
+        ([], [], {}, "^clipped_bce: inputs are empty; the mean loss of no samples"),
         ([1.0], [0.5], {"eps": 0.0}, r"eps must be a real number in \(0, 0.5\); got 0.0"),
         ([1.0], [0.5], {"eps": 0.5}, "eps must be"),
         ([1.0], [0.5], {"eps": -1e-7}, "eps must be"),
@@ -263,3 +269,9 @@ def test_clipped_bce_examples():
 def test_clipped_bce_bad_input(y, p, kwargs, match):
     with pytest.raises(ValueError, match=match):
         clipped_bce(y, p, **kwargs)
+
+
+@pytest.mark.parametrize("func", [stable_sigmoid, softplus])
+def test_complex_input_is_rejected(func):
+    with pytest.raises(ValueError, match=r"^expected real values; got complex dtype complex128$"):
+        func(np.array([1.0 + 1j]))
