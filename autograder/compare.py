@@ -201,9 +201,11 @@ def float_array(
 ) -> tuple[np.ndarray | None, Problem | None]:
     """The returned value as a floating array, checking its dtype and shape when given.
 
-    Returns ``(array, None)`` or ``(None, problem)``. A Python float or int counts as float64 of
-    shape ``()``; a 0-d array or NumPy scalar keeps its dtype. An array of the right type in the
-    other byte order (``>f8`` for ``float64``) fails, the problem naming the byte order.
+    Returns ``(array, None)`` or ``(None, problem)``. A Python float counts as float64 of shape
+    ``()``, a Python int as int64 (so it fails a required floating ``dtype``); a 0-d array or
+    NumPy scalar keeps its dtype. A bool (Python or NumPy) is never a number here. An array of
+    the right type in the other byte order (``>f8`` for ``float64``) fails, the problem naming
+    the byte order.
     """
     problem = returned(outcome)
     if problem:
@@ -287,7 +289,8 @@ def close(
     finite = np.isfinite(expected)
     absolute = np.asarray(0.0 if atol is None else atol, dtype=np.float64)
     absolute = np.broadcast_to(absolute, expected.shape)
-    representable = np.abs(expected) > np.finfo(dtype).smallest_subnormal / 2
+    # Halved in float64: in float32 itself half the smallest subnormal rounds to 0.
+    representable = np.abs(expected) > float(np.finfo(dtype).smallest_subnormal) / 2
     underflow = finite & (got == 0) & representable & (np.abs(expected) > absolute)
     for index in _where(underflow):
         return Problem(
@@ -296,7 +299,8 @@ def close(
             UNDERFLOW,
         )
 
-    error = np.where(finite, np.abs(got - expected), 0.0)
+    with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity
+        error = np.where(finite, np.abs(got - expected), 0.0)
     allowed = absolute.copy()
     if ulps is not None:
         allowed = np.maximum(allowed, ulps * ulp_of(expected, dtype))

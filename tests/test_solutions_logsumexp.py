@@ -12,6 +12,7 @@ import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from ulps import assert_ulps, rel
 
 from solutions.logsumexp import logaddexp, logsumexp, online_logsumexp
 
@@ -61,6 +62,25 @@ def _bound(values, dtype, c: float = 4.0) -> float:
     return c * _u(dtype) * scale
 
 
+def _tight_bound(values, exact: float, dtype, c: float = 4.0) -> float:
+    """The error of ``m + log1p(rest)`` computed in ``dtype``, for a finite ``exact`` result.
+
+    ``c·u·(|m| + |exact| + (2 + log2 n + spread)·(exact - m))`` plus one smallest subnormal per
+    term: the rounding of ``m`` and of the final sum, and the relative errors of the shifted
+    differences (at most ``spread`` = max - min of the contributing entries, capped where exp
+    underflows), of exp and of the pairwise sum, each felt through ``log1p(rest) = exact - m``.
+    Unlike :func:`_bound` this shrinks with the result: ``[0, -40]`` (result 4e-18) gets a
+    tolerance near 1e-31, so ``log(1 + rest)`` — which returns 0 there — fails it.
+    """
+    v = np.asarray(values, dtype=np.float64).ravel()
+    finite = v[np.isfinite(v)]
+    m = float(finite.max())
+    spread = min(m - float(finite.min()), 800.0)
+    tail = (2 + math.log2(v.size) + spread) * (exact - m)
+    tiny = float(np.finfo(dtype).smallest_subnormal)
+    return c * _u(dtype) * (abs(m) + abs(exact) + tail) + 2 * v.size * tiny
+
+
 def _same_special(got: float, exact: float) -> bool:
     return (math.isnan(got) and math.isnan(exact)) or got == exact
 
@@ -81,16 +101,18 @@ def _finite_or_mask(dtype=np.float64):
 
 
 def test_logsumexp_examples():
-    assert _quiet(logsumexp, [1.0, 2.0, 3.0]) == pytest.approx(
-        math.log(math.e + math.e**2 + math.e**3), rel=1e-15
+    assert _quiet(logsumexp, [1.0, 2.0, 3.0]) == rel(
+        math.log(math.e + math.e**2 + math.e**3), 1e-15
     )
-    assert _quiet(logsumexp, [1000.0, 1000.0]) == pytest.approx(1000.0 + math.log(2.0), rel=1e-16)
-    assert _quiet(logsumexp, [-1000.0, -1000.0]) == pytest.approx(-1000.0 + math.log(2.0))
-    # The maximum dominates: log1p keeps the tiny excess exactly.
-    got = _quiet(logsumexp, [0.0, -40.0])
-    assert got == pytest.approx(math.exp(-40.0), rel=1e-15)
+    assert _quiet(logsumexp, [1000.0, 1000.0]) == rel(1000.0 + math.log(2.0), 1e-16)
+    assert _quiet(logsumexp, [-1000.0, -1000.0]) == rel(-1000.0 + math.log(2.0), 1e-16)
+    # The maximum dominates: log1p keeps the tiny excess exactly (log(1 + r) would give 0).
+    assert_ulps(_quiet(logsumexp, [0.0, -40.0]), mpmath.log1p(mpmath.exp(-40)), 1)
+    assert_ulps(_quiet(logsumexp, [[0.0, -40.0]], axis=1)[0], mpmath.log1p(mpmath.exp(-40)), 1)
+    assert_ulps(_quiet(logsumexp, [-40.0, 0.0]), mpmath.log1p(mpmath.exp(-40)), 1)
     # Opposite-sign inputs near the limits: x - max overflows to -inf harmlessly.
     assert _quiet(logsumexp, [-1.7e308, 1.7e308]) == 1.7e308
+    assert _quiet(logsumexp, [[-1.7e308, 1.7e308]], axis=-1)[0] == 1.7e308  # per-axis path
     assert _quiet(logsumexp, [5.0]) == 5.0
 
 
@@ -130,7 +152,7 @@ def test_logsumexp_against_mpmath(dtype, data):
     if math.isinf(exact):
         assert float(got) == exact
     else:
-        assert abs(float(got) - exact) <= _bound(x, dtype)
+        assert abs(float(got) - exact) <= _tight_bound(x, exact, dtype)
     np.testing.assert_array_equal(x, before)
 
 
@@ -140,7 +162,7 @@ def test_logsumexp_dominated_offsets(offsets, shift):
     """Large common offsets: result near the shift, error scales with |shift| as allowed."""
     x = np.array(offsets) + shift
     exact = _mp_lse(x)
-    assert abs(float(_quiet(logsumexp, x)) - exact) <= _bound(x, np.float64)
+    assert abs(float(_quiet(logsumexp, x)) - exact) <= _tight_bound(x, exact, np.float64)
 
 
 def test_logsumexp_large_float32_array():
@@ -209,9 +231,19 @@ def test_logsumexp_shapes_and_dtypes():
     np.testing.assert_array_equal(big, before)
 
 
+def test_logsumexp_several_axes_group_the_right_elements():
+    x = np.arange(120.0).reshape(2, 3, 4, 5) / 7.0  # distinct values: any regrouping shows
+    for axis in [(0, 2), (1, 3), (0, 1, 3), (3, 0)]:
+        for keepdims in (False, True):
+            got = _quiet(logsumexp, x, axis=axis, keepdims=keepdims)
+            np.testing.assert_allclose(got, _scipy(x, axis=axis, keepdims=keepdims), rtol=1e-15)
+
+
 def test_logsumexp_bad_input():
-    with pytest.raises(ValueError, match="complex"):
+    with pytest.raises(ValueError, match="^logsumexp: expected real values; got complex dtype"):
         logsumexp(np.array([1 + 1j]))
+    with pytest.raises(ValueError, match="^logsumexp: expected real numbers; got dtype <U1"):
+        logsumexp(np.array(["a"]))
     with pytest.raises(ValueError, match="repeated axis"):
         logsumexp(np.zeros((2, 2)), axis=(0, 0))
     with pytest.raises(np.exceptions.AxisError):
@@ -281,6 +313,9 @@ def test_logaddexp_special_values_and_dtypes():
     assert _quiet(logaddexp, 1.7e308, -1.7e308) == 1.7e308
     assert isinstance(logaddexp(np.float32(1.0), 2.0), np.float32)
     assert isinstance(logaddexp(1, 2), np.float64)
+    # Integers are computed in float64: int8 arithmetic would wrap -128 - 127 to 1.
+    assert logaddexp(np.int8(-128), np.int8(127)) == 127.0
+    assert logaddexp(True, False) == rel(math.log1p(math.e), 1e-15)
     assert logaddexp(np.ones(3, np.float32), np.float64(2.0)).dtype == np.float64
     assert logaddexp(np.ones(3, np.float16), np.ones(3, np.float16)).dtype == np.float16
 
@@ -290,12 +325,14 @@ def test_logaddexp_does_not_call_numpy_logaddexp(monkeypatch):
         raise AssertionError("np.logaddexp was called")
 
     monkeypatch.setattr(np, "logaddexp", forbidden)
-    assert logaddexp(1.0, 2.0) == pytest.approx(math.log(math.e + math.e**2), rel=1e-15)
+    assert logaddexp(1.0, 2.0) == rel(math.log(math.e + math.e**2), 1e-15)
 
 
 def test_logaddexp_bad_input():
-    with pytest.raises(ValueError, match="a must hold real numbers"):
+    with pytest.raises(ValueError, match="a must hold real numbers; got dtype complex128"):
         logaddexp(np.array([1j]), 1.0)
+    with pytest.raises(ValueError, match="logaddexp: b must hold real numbers"):
+        logaddexp(1.0, np.array([1j]))
     with pytest.raises(ValueError, match="broadcast"):
         logaddexp(np.ones(2), np.ones(3))
 
@@ -318,8 +355,8 @@ def test_online_logsumexp_equals_batch(chunks):
     if math.isinf(exact):
         assert got == exact
     else:
-        assert abs(got - exact) <= _bound(whole, np.float64)
-        assert abs(got - float(logsumexp(whole))) <= 2 * _bound(whole, np.float64)
+        assert abs(got - exact) <= _tight_bound(whole, exact, np.float64)
+        assert abs(got - float(logsumexp(whole))) <= 2 * _tight_bound(whole, exact, np.float64)
     for c, b in zip(chunks, before, strict=True):
         np.testing.assert_array_equal(c, b)
 
@@ -351,12 +388,12 @@ def test_online_logsumexp_examples():
     assert _quiet(online_logsumexp, [np.array([-INF]), np.array([-INF, -INF])]) == -INF
     # The maximum grows over the stream: 1, then 1000, then 2000; rescaling never overflows.
     chunks = [np.array([1.0]), np.array([1000.0, 3.0]), np.array([]), np.array([2000.0, 0.0])]
-    assert _quiet(online_logsumexp, iter(chunks)) == pytest.approx(
-        2000.0 + math.log1p(math.exp(-1000.0)), rel=1e-16
+    assert _quiet(online_logsumexp, iter(chunks)) == rel(
+        2000.0 + math.log1p(math.exp(-1000.0)), 1e-16
     )
-    assert _quiet(online_logsumexp, [np.array([0.0]), np.array([-40.0])]) == pytest.approx(
-        math.exp(-40.0), rel=1e-15
-    )
+    tiny = mpmath.log1p(mpmath.exp(-40))
+    assert_ulps(_quiet(online_logsumexp, [np.array([0.0]), np.array([-40.0])]), tiny, 1)
+    assert_ulps(_quiet(online_logsumexp, [np.array([-40.0]), np.array([0.0])]), tiny, 1)
     # NaN anywhere wins, +inf otherwise wins, even after many chunks.
     assert math.isnan(_quiet(online_logsumexp, [np.array([INF]), np.array([NAN])]))
     assert _quiet(online_logsumexp, [np.array([INF]), np.array([1.0])]) == INF
@@ -364,7 +401,7 @@ def test_online_logsumexp_examples():
     # float32 and list chunks.
     got = online_logsumexp([np.array([1.0, 2.0], np.float32), [3.0]])
     assert type(got) is float
-    assert got == pytest.approx(math.log(math.e + math.e**2 + math.e**3), rel=1e-15)
+    assert got == rel(math.log(math.e + math.e**2 + math.e**3), 1e-15)
 
 
 def test_online_logsumexp_consumes_generator_once():
@@ -378,7 +415,7 @@ def test_online_logsumexp_consumes_generator_once():
     g = gen()
     got = online_logsumexp(g)
     assert consumed == [0, 1, 2, 3, 4]
-    assert got == pytest.approx(math.log(sum(math.exp(i) for i in range(5))), rel=1e-15)
+    assert got == rel(math.log(sum(math.exp(i) for i in range(5))), 1e-15)
     assert next(g, None) is None
 
 
@@ -387,6 +424,21 @@ def test_online_logsumexp_bad_chunk():
         online_logsumexp([np.zeros(3), np.zeros((2, 2))])
     with pytest.raises(ValueError, match="chunk 0 must be a 1-D array; got shape \\(\\)"):
         online_logsumexp([np.float64(1.0)])
+    with pytest.raises(ValueError, match="online_logsumexp: expected real values; got complex"):
+        online_logsumexp([np.array([1.0]), np.array([1j])])
+    # Every chunk is read and checked, also after a NaN has decided the result.
+    with pytest.raises(ValueError, match="chunk 2 must be a 1-D array"):
+        online_logsumexp([np.array([NAN]), np.array([1.0]), np.zeros((2, 2))])
+    with pytest.raises(ValueError, match="chunk 2 must be a 1-D array"):
+        online_logsumexp([np.array([INF]), np.array([1.0]), np.zeros((2, 2))])
+
+
+def test_online_logsumexp_extremes_within_and_across_chunks():
+    # x - max overflows to -inf inside one chunk and against the running maximum: no warning.
+    assert _quiet(online_logsumexp, [np.array([-1.7e308, 1.7e308])]) == 1.7e308
+    assert _quiet(online_logsumexp, [np.array([1.7e308]), np.array([-1.7e308])]) == 1.7e308
+    # An all -inf chunk is skipped, not the end of the stream.
+    assert _quiet(online_logsumexp, [np.array([-INF]), np.array([1.0])]) == 1.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from fractions import Fraction
 
@@ -11,6 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from ulps import rel
 
 from solutions.mixed_precision import (
     DynamicLossScaler,
@@ -273,10 +275,10 @@ def test_scaler_bad_arguments(kwargs, match):
 def test_fp16_underflow_fraction_examples():
     g = np.array([1e-8, 2e-8, 3e-8, 1e-3, 0.0, 0.0, 1e5], np.float32)
     # 1e-8 and 2e-8 are below half the smallest float16 subnormal (2**-25 ~ 2.98e-8)
-    assert strict(fp16_underflow_fraction, g) == pytest.approx(2 / 5, rel=0)
+    assert strict(fp16_underflow_fraction, g) == rel(2 / 5, 0)
     # scaling by 1024 rescues them; 1e5 * 1024 overflows to inf, which is not underflow
     assert strict(fp16_underflow_fraction, g, 1024.0) == 0.0
-    assert strict(fp16_underflow_fraction, [g, np.array([1e-9])], 1.0) == pytest.approx(0.5)
+    assert strict(fp16_underflow_fraction, [g, np.array([1e-9])], 1.0) == 0.5
     assert strict(fp16_underflow_fraction, np.zeros(4)) == 0.0
     assert strict(fp16_underflow_fraction, []) == 0.0
     assert isinstance(strict(fp16_underflow_fraction, g), float)
@@ -359,6 +361,57 @@ def test_train_step_with_scaler_skips_step_on_inf_and_halves_scale():
     ]
     assert later[-1] < first
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def _reference_step(model, opt, x, y):
+    """The step written out by hand: fresh gradients, bfloat16 autocast forward, fp32 update."""
+    opt.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = torch.nn.functional.mse_loss(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.float().item()
+
+
+def _assert_same_parameters(model, ref):
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+
+
+def test_train_step_equals_the_hand_written_step_every_time():
+    """Several steps, each compared: a missing zero_grad or autocast shows from step 2 or 1."""
+    model, x, y = _problem(3)
+    ref = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.05)
+    for _ in range(4):
+        got = mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
+        assert got == _reference_step(ref, ref_opt, x, y)
+        _assert_same_parameters(model, ref)
+
+
+def test_train_step_with_scaler_takes_every_step_after_an_inf():
+    """After a skipped step each later step is taken, equals the unscaled step, and the scale
+    follows GradScaler's history (halved once, then doubled every ``growth_interval`` steps)."""
+    model, x, y = _problem(2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=3)
+    loss_fn = torch.nn.functional.mse_loss
+    handle = next(model.parameters()).register_hook(lambda g: torch.full_like(g, float("inf")))
+    mixed_precision_train_step(model, opt, loss_fn, x, y, scaler=scaler)
+    handle.remove()
+    ref = copy.deepcopy(model)  # the skipped step left no gradient behind in the reference
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.05)
+    scales = []
+    for _ in range(7):
+        before = [p.detach().clone() for p in model.parameters()]
+        got = mixed_precision_train_step(model, opt, loss_fn, x, y, scaler=scaler)
+        assert got == _reference_step(ref, ref_opt, x, y)
+        # Scaling by a power of two and unscaling are exact: the very same update.
+        _assert_same_parameters(model, ref)
+        assert any(not torch.equal(p, b) for p, b in zip(model.parameters(), before, strict=True))
+        scales.append(scaler.get_scale())
+    assert scales == [512.0, 512.0, 1024.0, 1024.0, 1024.0, 2048.0, 2048.0]
 
 
 def test_train_step_needs_parameters():

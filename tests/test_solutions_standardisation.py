@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from ulps import rel
 
 from solutions.standardisation import (
     fit_linear_regression_gd,
@@ -219,7 +220,7 @@ def test_welford_examples_and_edge_cases():
     assert strict(welford, [np.array([1, 2], np.int64), np.array([3.0], np.float32)]) == (
         3,
         2.0,
-        pytest.approx(2 / 3, rel=1e-15),
+        rel(2 / 3, 1e-15),
     )
 
 
@@ -325,7 +326,7 @@ def test_fit_linear_regression_gd_matches_least_squares():
     coef, *_ = np.linalg.lstsq(np.column_stack([X[:, :3], np.ones(len(y))]), y, rcond=None)
     np.testing.assert_allclose(w[:3], coef[:3], rtol=1e-8)
     assert w[3] == 0.0  # constant column: no weight (its effect lives in the intercept)
-    assert b == pytest.approx(coef[3], rel=1e-8)
+    assert b == rel(coef[3], 1e-8)
     np.testing.assert_allclose(X @ w + b, X[:, :3] @ coef[:3] + coef[3], rtol=1e-10)
 
 
@@ -354,8 +355,8 @@ def test_fit_linear_regression_gd_exact_line():
     X = np.arange(10.0)[:, None] * 1e5
     y = 3e-5 * X[:, 0] - 2.0
     w, b = strict(fit_linear_regression_gd, X, y, lr=0.2, n_steps=400)
-    assert w[0] == pytest.approx(3e-5, rel=1e-12)
-    assert b == pytest.approx(-2.0, rel=1e-12)
+    assert w[0] == rel(3e-5, 1e-12)
+    assert b == rel(-2.0, 1e-12)
 
 
 @pytest.mark.parametrize(
