@@ -84,7 +84,8 @@ def logsumexp(x, axis=None, keepdims=False):
 import numpy as np
 
 def logaddexp(a, b):
-    a, b = np.asarray(a), np.asarray(b)
+    dtype = np.result_type(a, b)  # a Python float takes the other argument's dtype
+    a, b = np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype)
     m = np.maximum(a, b)
     with np.errstate(invalid="ignore"):
         d = -np.abs(a - b)
@@ -97,7 +98,7 @@ import torch
 
 def logaddexp(a, b):
     ta, tb = torch.as_tensor(np.asarray(a)), torch.as_tensor(np.asarray(b))
-    dtype = np.result_type(np.asarray(a), np.asarray(b))
+    dtype = np.result_type(a, b)
     return torch.logaddexp(ta.to(torch.float64), tb.to(torch.float64)).numpy().astype(dtype)
 """,
         """
@@ -105,7 +106,8 @@ import numpy as np
 from scipy.special import logsumexp
 
 def logaddexp(a, b):
-    a, b = np.broadcast_arrays(np.asarray(a), np.asarray(b))
+    dtype = np.result_type(a, b)
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=dtype), np.asarray(b, dtype=dtype))
     return logsumexp(np.stack([a, b]), axis=0)
 """,
     ],
