@@ -82,12 +82,18 @@ def points_text(points: float) -> str:
     return f"{points:g} point" + ("" if points == 1 else "s")
 
 
+def is_hidden_test(cell) -> bool:
+    """A hidden test cell: an nbgrader test cell worth points (the visible tests are worth 0)."""
+    meta = cell.metadata.get("nbgrader", {})
+    return bool(meta.get("grade") and not meta.get("solution") and meta.get("points"))
+
+
 def hidden_groups(notebook) -> dict[str, list[tuple[str, float]]]:
     """Per graded name (questions included), its hidden test groups and their points, in order."""
     groups: dict[str, list[tuple[str, float]]] = {}
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        if is_hidden_test(cell):
             name, group = split_test_id(meta["grade_id"], cell.source)
             groups.setdefault(name, []).append((group, float(meta["points"])))
     return groups
@@ -148,9 +154,7 @@ def rubric_cell(notebook):
     """The hidden test cell that holds the rubric of the written answer (the last one before it)."""
     ids = [grade_id(cell) for cell in notebook.cells]
     before = notebook.cells[: ids.index("explain")]
-    tests = [
-        c for c in before if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"
-    ]
+    tests = [c for c in before if is_hidden_test(c) and c.cell_type == "code"]
     return tests[-1]
 
 

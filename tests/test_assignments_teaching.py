@@ -27,6 +27,7 @@ from teaching import (
     POINTS_ID,
     RUBRIC_START,
     grade_id,
+    is_hidden_test,
     points_cell,
     points_text,
     released,  # noqa: F401 (the session fixture)
@@ -95,7 +96,7 @@ def test_student_visible_headers_state_points_in_good_english(released, assignme
     assert "(1 points)" not in nbformat.writes(notebook)
     for test_cell in notebook.cells:
         meta = test_cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        if is_hidden_test(test_cell):
             header = test_cell.source.splitlines()[0]
             assert f"({points_text(meta['points'])})" in header, header
             # the group's name, as the Points table lists it (questions have one group)
