@@ -175,6 +175,9 @@ def test_learning_objectives_use_the_one_admonition_style(name):
 def test_first_cell_tells_colab_and_binder_readers_what_to_install(name):
     first = source(name).cells[0].source
     assert "Colab" in first and "pip install" in first, f"{name}: no Colab/Binder note"
+    code = "\n".join(cell.source for cell in source(name).cells if cell.cell_type == "code")
+    if re.search(r"^\s*(?:from|import) myst_nb\b", code, re.MULTILINE):  # Colab lacks myst-nb
+        assert "pip install myst-nb" in first, f"{name}: the note must say to install myst-nb"
 
 
 @pytest.mark.parametrize("name", PAGES)
