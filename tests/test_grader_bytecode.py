@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,17 @@ def test_sandboxed_runs_load_the_harness_from_precompiled_bytecode():
         code = (
             "import sys; sys.path.insert(0, '/grader'); import autograder.harness, autograder.wire"
         )
-        done = subprocess.run(
-            [*sandbox._bwrap_command(), sys.executable, "-I", "-v", "-c", code],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        rules = sandbox._seccomp_fd()  # bwrap reads the seccomp program from this descriptor
+        try:
+            done = subprocess.run(
+                [*sandbox._bwrap_command(rules), sys.executable, "-I", "-v", "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=True,
+                pass_fds=(rules,),
+            )
+        finally:
+            os.close(rules)
     for module in ("harness", "wire", "spec"):
         assert f"code object from '/grader/autograder/__pycache__/{module}." in done.stderr
