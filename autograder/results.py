@@ -120,19 +120,24 @@ def grade_one(
         return error_result(spec, submission, f"{type(error).__name__}: {str(error)[:300]}")
 
 
-def grade_submission(
-    spec: AssignmentSpec, submission: Submission, sandbox: Sandbox, data: bytes | None = None
-) -> StudentResult:
-    """Read, run and judge one submission (``data``: its bytes, when already read)."""
-    start = time.perf_counter()
-    result = StudentResult(
+def new_result(spec: AssignmentSpec, submission: Submission, status: str) -> StudentResult:
+    """An empty result of ``submission`` with ``status``, before any cell is recorded."""
+    return StudentResult(
         submission.student_id,
-        GRADED,
+        status,
         spec.max_score,
         origin=submission.origin,
         fingerprint=spec.fingerprint,
         timestamp=submission.timestamp,
     )
+
+
+def grade_submission(
+    spec: AssignmentSpec, submission: Submission, sandbox: Sandbox, data: bytes | None = None
+) -> StudentResult:
+    """Read, run and judge one submission (``data``: its bytes, when already read)."""
+    start = time.perf_counter()
+    result = new_result(spec, submission, GRADED)
     if submission.note:
         result.reasons.append(submission.note)
     try:
@@ -204,14 +209,7 @@ TAMPERING_FEEDBACK = (
 def error_result(spec: AssignmentSpec, submission: Submission, message: str) -> StudentResult:
     """The result for a submission the grader itself failed on (:mod:`autograder.batch`
     retries it once on the next run)."""
-    result = StudentResult(
-        submission.student_id,
-        ERROR,
-        spec.max_score,
-        origin=submission.origin,
-        fingerprint=spec.fingerprint,
-        timestamp=submission.timestamp,
-    )
+    result = new_result(spec, submission, ERROR)
     problem = f"grader error ({message}); grade again, and report it if it persists"
     return _not_graded(spec, result, problem, time.perf_counter(), status=ERROR)
 
@@ -238,12 +236,5 @@ def _not_graded(
 
 def not_graded_result(spec: AssignmentSpec, submission: Submission, problem: str) -> StudentResult:
     """The result for a submission that cannot be graded (``problem`` says why; score 0)."""
-    result = StudentResult(
-        submission.student_id,
-        NOT_GRADED,
-        spec.max_score,
-        origin=submission.origin,
-        fingerprint=spec.fingerprint,
-        timestamp=submission.timestamp,
-    )
+    result = new_result(spec, submission, NOT_GRADED)
     return _not_graded(spec, result, problem, time.perf_counter())
