@@ -65,7 +65,7 @@ import nbformat
 from phases import DASK_SECONDS_PER_TASK, phase_breakdown, projection
 
 from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import (
+from autograder.course.operations import (
     NbgraderError,
     copy_course,
     generate,
@@ -90,11 +90,13 @@ def dask_cluster(folder: Path):
 
 
 def _test_helpers() -> tuple[ModuleType, ModuleType]:
-    """``tests/test_assignments_e2e.py`` (how the end-to-end test builds submissions) and the
-    package ``tests/mutants``; both live outside the installed packages."""
-    tests = str(REPOSITORY / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
+    """``tests/assignments/test_assignments_e2e.py`` (how the end-to-end test builds
+    submissions) and the package ``tests/mutants``; both live outside the installed packages
+    (``tests/autograder/grader`` holds the Dask test's cluster)."""
+    for folder in ("tests", "tests/assignments", "tests/autograder/grader"):
+        path = str(REPOSITORY / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
     return importlib.import_module("test_assignments_e2e"), importlib.import_module("mutants")
 
 

@@ -17,14 +17,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.assignment import load_spec, read_notebook, student_cells
-from autograder.batch import course_sandbox
 from autograder.checks import get_check
-from autograder.gradebook import GradebookWriter, atomic_write
-from autograder.grading import judge_group
-from autograder.results import grade_submission
-from autograder.sandbox import Limits
-from autograder.submissions import Submission
+from autograder.grader.assignment import load_spec, read_notebook, student_cells
+from autograder.grader.batch import course_sandbox
+from autograder.grader.gradebook import GradebookWriter, atomic_write
+from autograder.grader.results import grade_submission
+from autograder.grader.sandbox import Limits
+from autograder.grader.submissions import Submission
+from autograder.judge.grading import judge_group
 
 # "Each task suffers about 1ms of overhead" -- https://distributed.dask.org/en/latest/ (the
 # scheduler is one process, so this bounds its throughput near 1000 tasks per second).

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import autograder
-from autograder.grading import Report
+from autograder.judge.grading import Report
 
 
 def load_mutants(assignment: str) -> ModuleType:

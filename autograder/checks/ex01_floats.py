@@ -31,7 +31,6 @@ import math
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import (
     case,
     checks_dict,
@@ -40,7 +39,8 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
-from autograder.compare import (
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     EXCEPTION,
@@ -52,8 +52,8 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.feedback import fmt, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import fmt, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex01_floats"
 ANATOMY = "ch01-ieee-anatomy"

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import checks_dict, label, multiple_choice, on
-from autograder.compare import (
+from autograder.harness.drivers.ex05_clipping import sgd_run
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     INF,
@@ -49,9 +50,8 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.drivers.ex05_clipping import sgd_run
-from autograder.feedback import exact, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import exact, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex05_clipping"
 CLIP_MATH = "ch05-clipping-math"
@@ -60,8 +60,8 @@ STABLE = "ch05-stable-norm"
 SPIKES = "ch05-spike-study"
 MONITOR = "ch05-monitoring"
 
-FRESH = "autograder.drivers.ex05_clipping:fresh_arrays"
-SGD = "autograder.drivers.ex05_clipping:sgd_run"
+FRESH = "autograder.harness.drivers.ex05_clipping:fresh_arrays"
+SGD = "autograder.harness.drivers.ex05_clipping:sgd_run"
 PATH_RTOL = 1e-8
 
 

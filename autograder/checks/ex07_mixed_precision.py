@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare
 from autograder.checks.common import case, checks_dict, label, multiple_choice, on
-from autograder.compare import (
+from autograder.judge import compare
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     MISSING_NAN,
@@ -48,8 +48,8 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.feedback import exact, fmt, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import exact, fmt, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex07_mixed_precision"
 MATHS = "ch07-mathematics"
@@ -64,7 +64,7 @@ FRACTION_ATOL = 1e-12
 FRACTION_RTOL = 1e-6
 LOSS_RTOL = 1e-3
 PARAM_ATOL, PARAM_RTOL = 2e-3, 1e-2
-DRIVERS = "autograder.drivers.ex07_mixed_precision"
+DRIVERS = "autograder.harness.drivers.ex07_mixed_precision"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def bf16_contract():
 def _reference_scaler_log(payload_key: str) -> list[dict[str, Any]]:
     import json
 
-    from autograder.drivers.ex07_mixed_precision import loss_scaler
+    from autograder.harness.drivers.ex07_mixed_precision import loss_scaler
     from solutions.mixed_precision import DynamicLossScaler
 
     payload = _decode(json.loads(payload_key))
@@ -626,7 +626,7 @@ def fraction_edges():
 def _reference_run(payload_key: str) -> dict[str, Any]:
     import json
 
-    from autograder.drivers.ex07_mixed_precision import train_step
+    from autograder.harness.drivers.ex07_mixed_precision import train_step
     from solutions.mixed_precision import mixed_precision_train_step
 
     outcome = train_step(

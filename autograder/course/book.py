@@ -15,7 +15,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 from autograder.checks import ASSIGNMENTS
-from autograder.course import COURSE_ROOT, NbgraderError, released_notebooks
+from autograder.course.operations import COURSE_ROOT, NbgraderError, released_notebooks
 
 logger = logging.getLogger(__name__)
 OUTPUT = Path("_build") / "assignments"

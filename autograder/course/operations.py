@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograder.checks import ASSIGNMENTS
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 COURSE_ROOT = REPOSITORY / "exercises"
 GENERATED = (
     "release",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.checks import get_check
-from autograder.sandbox import Request
+from autograder.grader.sandbox import Request
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
@@ -31,7 +31,7 @@ MAX_JSON_VALUES = 1_000_000  # containers, keys and items
 JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
 # Modules that present or store grades but cannot change one; the fingerprint ignores them.
 NOT_GRADING = {"__main__.py", "batch.py", "book.py", "cli.py", "course.py", "gradebook.py"}
 NOT_GRADING |= {"reports.py", "inert.py"}

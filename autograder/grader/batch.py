@@ -26,13 +26,13 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.assignment import NotebookError, load_spec, read_notebook
-from autograder.course import REPOSITORY
-from autograder.gradebook import GradebookWriter, atomic_write
-from autograder.reports import write_outputs
-from autograder.results import ERROR, StudentResult, error_result, grade_one
-from autograder.sandbox import Limits, Sandbox
-from autograder.submissions import Submission, find_submissions
+from autograder.course.operations import REPOSITORY
+from autograder.grader.assignment import NotebookError, load_spec, read_notebook
+from autograder.grader.gradebook import GradebookWriter, atomic_write
+from autograder.grader.reports import write_outputs
+from autograder.grader.results import ERROR, StudentResult, error_result, grade_one
+from autograder.grader.sandbox import Limits, Sandbox
+from autograder.grader.submissions import Submission, find_submissions
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,9 @@ def _tries(marker: Path, digest: str) -> int:
 def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> BatchResult:
     """Grade every submission of ``assignment`` found in ``submissions``.
 
-    Raises :class:`~autograder.assignment.SpecError`, ``FileNotFoundError`` or
-    :class:`~autograder.sandbox.SandboxUnavailable` before grading anyone when the course, the
-    folder or the sandbox is unusable; ``KeyboardInterrupt`` after stopping every running
+    Raises :class:`~autograder.grader.assignment.SpecError`, ``FileNotFoundError`` or
+    :class:`~autograder.grader.sandbox.SandboxUnavailable` before grading anyone when the course,
+    the folder or the sandbox is unusable; ``KeyboardInterrupt`` after stopping every running
     submission (what finished is saved).
     """
     spec = load_spec(options.course_root, assignment)

@@ -12,10 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from autograder.assignment import SpecError, load_spec
 from autograder.checks import checks_for
-from autograder.sandbox import Limits, SandboxUnavailable
-from autograder.submissions import Submission
+from autograder.grader.assignment import SpecError, load_spec
+from autograder.grader.sandbox import Limits, SandboxUnavailable
+from autograder.grader.submissions import Submission
 
 NO_SANDBOX_WARNING = (
     "warning: --no-sandbox: student code runs with resource limits but without isolation; it "
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(args: argparse.Namespace, limits: Limits) -> int:
-    from autograder.batch import BatchOptions, grade_batch
+    from autograder.grader.batch import BatchOptions, grade_batch
 
     out = args.out or args.course_root / "grades" / args.assignment
     options = BatchOptions(
@@ -165,7 +165,7 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
         progress=not args.no_progress,
     )
     if args.scheduler is not None:
-        from autograder.distributed import DistributedError, grade_batch_distributed
+        from autograder.grader.distributed import DistributedError, grade_batch_distributed
 
         try:
             batch = grade_batch_distributed(
@@ -183,9 +183,9 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
 
 
 def _check(args: argparse.Namespace, limits: Limits) -> int:
-    from autograder.batch import course_sandbox
-    from autograder.reports import terminal_report
-    from autograder.results import grade_one
+    from autograder.grader.batch import course_sandbox
+    from autograder.grader.reports import terminal_report
+    from autograder.grader.results import grade_one
 
     if not args.notebook.is_file():
         raise FileNotFoundError(f"no notebook {args.notebook}")

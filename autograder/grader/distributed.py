@@ -15,7 +15,7 @@ a worker whose grading code differs from the coordinator's refuses too; either s
 with the worker's message.
 
 The coordinator reads the submissions, skips those already graded (the same ``results/`` files
-and fingerprint as :mod:`autograder.batch`), keeps a bounded number of tasks in flight, and
+and fingerprint as :mod:`autograder.grader.batch`), keeps a bounded number of tasks in flight, and
 records each result in the gradebook and ``results/`` the moment it arrives, so Ctrl-C, a
 restarted coordinator or a lost worker loses nothing and counts nothing twice. A task whose
 worker dies is run again elsewhere by the scheduler; after the scheduler's
@@ -36,13 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.assignment import (
+from autograder.course.operations import REPOSITORY
+from autograder.grader.assignment import (
     AssignmentSpec,
     NotebookError,
     _fingerprint,
     load_spec,
 )
-from autograder.batch import (
+from autograder.grader.batch import (
     BatchOptions,
     BatchResult,
     _digest,
@@ -53,18 +54,17 @@ from autograder.batch import (
     _record,
     course_sandbox,
 )
-from autograder.course import REPOSITORY
-from autograder.gradebook import GradebookWriter
-from autograder.reports import write_outputs
-from autograder.results import (
+from autograder.grader.gradebook import GradebookWriter
+from autograder.grader.reports import write_outputs
+from autograder.grader.results import (
     ERROR,
     StudentResult,
     error_result,
     grade_one,
     not_graded_result,
 )
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
-from autograder.submissions import Submission, find_submissions
+from autograder.grader.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grader.submissions import Submission, find_submissions
 
 LOCAL = "local:"
 CONNECT_SECONDS = 30
@@ -231,7 +231,7 @@ def grade_batch_distributed(
 ) -> BatchResult:
     """Grade every submission of ``assignment`` on the Dask cluster at ``scheduler``.
 
-    The same outputs, resume rules and summary as :func:`autograder.batch.grade_batch`
+    The same outputs, resume rules and summary as :func:`autograder.grader.batch.grade_batch`
     (``options.jobs`` is not used: the cluster's workers decide the parallelism).
     ``task_function`` replaces :func:`grade_task` in tests. Raises what ``grade_batch`` raises,
     :class:`DistributedError` when the cluster cannot be used or a worker refuses to grade

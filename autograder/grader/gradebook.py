@@ -18,11 +18,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from autograder.assignment import AssignmentSpec, cell_source, grade_id, nbgrader_metadata
-from autograder.course import nbgrader, put_tools_on_path
-from autograder.inert import inert_markdown, plain_text
-from autograder.results import ERROR, StudentResult
-from autograder.submissions import read_regular
+from autograder.course.operations import nbgrader, put_tools_on_path
+from autograder.grader.assignment import AssignmentSpec, cell_source, grade_id, nbgrader_metadata
+from autograder.grader.inert import inert_markdown, plain_text
+from autograder.grader.results import ERROR, StudentResult
+from autograder.grader.submissions import read_regular
 
 # nbgrader writes a 32-character secret beside each submission; more is not a secret of its.
 MAX_SECRET_BYTES = 1024
@@ -122,7 +122,7 @@ class GradebookWriter:
         there: the instructor's test cells (with their results) and notebook metadata; student
         cells keep their text but lose their outputs, attachments and any nbgrader metadata
         the source notebook does not give the same grade id; markdown and raw cells are made
-        inert (:func:`autograder.inert.inert_markdown`)."""
+        inert (:func:`autograder.grader.inert.inert_markdown`)."""
         graded = {cell.grade_id: cell for cell in result.cells}
         source_cells = {grade_id(cell): cell for cell in self.source_cells if grade_id(cell)}
         cells, seen, given = [], set(), set()

@@ -13,10 +13,10 @@ import statistics
 from collections import Counter
 from pathlib import Path
 
-from autograder.assignment import AssignmentSpec
-from autograder.gradebook import atomic_write
-from autograder.inert import capped, one_line, plain_text, spreadsheet_cell
-from autograder.results import ERROR, GRADED, NOT_GRADED, TAMPERED, StudentResult
+from autograder.grader.assignment import AssignmentSpec
+from autograder.grader.gradebook import atomic_write
+from autograder.grader.inert import capped, one_line, plain_text, spreadsheet_cell
+from autograder.grader.results import ERROR, GRADED, NOT_GRADED, TAMPERED, StudentResult
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "reason")
 MAX_REASON_CHARS = 2000  # per CSV row and per summary line
@@ -27,7 +27,7 @@ MAX_LISTED_ERRORS = 50  # cell errors listed on a page or in the terminal
 def grades_csv(spec: AssignmentSpec, results: list[StudentResult]) -> str:
     """One row per student: the columns of :data:`CSV_COLUMNS`, then the score of each test
     cell (by grade id). ``score`` counts the automatically graded points only. Text cells are
-    made safe for spreadsheets (:func:`autograder.inert.spreadsheet_cell`: a leading ``=``,
+    made safe for spreadsheets (:func:`autograder.grader.inert.spreadsheet_cell`: a leading ``=``,
     ``+``, ``-`` or ``@`` gets an apostrophe) and the reason is cut to
     :data:`MAX_REASON_CHARS` characters."""
     buffer = io.StringIO()

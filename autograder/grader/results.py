@@ -16,7 +16,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from autograder.assignment import (
+from autograder.checks import get_check
+from autograder.grader.assignment import (
     AssignmentSpec,
     NotebookError,
     answered,
@@ -25,10 +26,9 @@ from autograder.assignment import (
     read_notebook,
     student_cells,
 )
-from autograder.checks import get_check
-from autograder.grading import judge_group
-from autograder.sandbox import Sandbox
-from autograder.submissions import Submission
+from autograder.grader.sandbox import Sandbox
+from autograder.grader.submissions import Submission
+from autograder.judge.grading import judge_group
 
 GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered"
 STATUSES = (GRADED, TAMPERED, NOT_GRADED, ERROR)
@@ -60,7 +60,7 @@ class StudentResult:
     ``status`` is ``graded`` (the notebook was run and judged), ``tampered`` (judged, but its
     process wrote to the grader's channel out of turn: the names that touched get 0, and the
     instructor should look at it), ``not_graded`` (there was no readable notebook; the score is
-    0) or ``error`` (the grader itself failed; see :mod:`autograder.batch` for retries).
+    0) or ``error`` (the grader itself failed; see :mod:`autograder.grader.batch` for retries).
     ``cell_errors`` maps a notebook cell number to the error it raised, and ``cell_labels`` a
     cell number to how reasons name that cell (its grade id, or the answer it follows).
     """
@@ -207,7 +207,7 @@ TAMPERING_FEEDBACK = (
 
 
 def error_result(spec: AssignmentSpec, submission: Submission, message: str) -> StudentResult:
-    """The result for a submission the grader itself failed on (:mod:`autograder.batch`
+    """The result for a submission the grader itself failed on (:mod:`autograder.grader.batch`
     retries it once on the next run)."""
     result = new_result(spec, submission, ERROR)
     problem = f"grader error ({message}); grade again, and report it if it persists"

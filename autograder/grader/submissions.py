@@ -23,8 +23,8 @@ import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from autograder.assignment import MAX_NOTEBOOK_BYTES, NotebookError
-from autograder.inert import one_line
+from autograder.grader.assignment import MAX_NOTEBOOK_BYTES, NotebookError
+from autograder.grader.inert import one_line
 
 STUDENT_ID = re.compile(r"(?!\.)[A-Za-z0-9_.@+-]{1,100}")  # ASCII only: no look-alikes
 IGNORED = ("__MACOSX", ".ipynb_checkpoints")

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.spec import Outcome
+from autograder.harness.outcome import Outcome
 
 Harness = Callable[..., Outcome]
 HARNESSES: dict[str, Harness] = {}
@@ -60,11 +60,11 @@ def harness(name: str) -> Callable[[Harness], Harness]:
 
 def resolve(name: str) -> Harness:
     """The harness called ``name``: a generic one (``"call"``, ``"value"``) or an
-    assignment's driver written ``"autograder.drivers.<module>:<function>"``."""
+    assignment's driver written ``"autograder.harness.drivers.<module>:<function>"``."""
     if name in HARNESSES:
         return HARNESSES[name]
     module_name, _, function_name = name.partition(":")
-    if not module_name.startswith("autograder.drivers.") or not function_name:
+    if not module_name.startswith("autograder.harness.drivers.") or not function_name:
         raise ValueError(f"unknown harness {name!r}")
     return getattr(importlib.import_module(module_name), function_name)
 
@@ -169,7 +169,7 @@ def type_name(value: Any) -> str:
 
 def _student_line(tb) -> str:
     """Describe the innermost traceback frame that is not library or grader code."""
-    skip = ("site-packages", "dist-packages", "/lib/python", "autograder/harness.py")
+    skip = ("site-packages", "dist-packages", "/lib/python", "autograder/harness/calls.py")
     frames = [f for f in traceback.extract_tb(tb) if not any(s in f.filename for s in skip)]
     if not frames:
         return ""

@@ -1,8 +1,8 @@
 """The program that runs a student's notebook code inside the sandbox (the untrusted side).
 
-Started by :mod:`autograder.sandbox` as ``python -I worker.py`` with a copy of the harness code
-beside it (never the checks, the solutions or the course files). It reads one job, a JSON object,
-from standard input::
+Started by :mod:`autograder.grader.sandbox` as ``python -I worker.py`` with a copy of the harness
+code beside it (never the checks, the solutions or the course files). It reads one job, a JSON
+object, from standard input::
 
     {"cells": [[cell_number, source], ...], "requests": [...], "skip_requests": [...],
      "cell_timeout": seconds, "limits": {...}, "uid": int or null, "channel_fd": int}
@@ -12,9 +12,9 @@ would. Each harness request ``{"variable", "harness", "payload", "trap_overflow"
 "position"}`` drives the student's object where its test cell stands in the notebook: before the
 first cell numbered above ``position`` (at the end when ``position`` is null), so a later cell that
 rebinds the name does not change what is graded, as in nbgrader. The order is
-:func:`autograder.wire.run_order`, which the grader also knows: it accepts only the events of
-that plan, in that order. Every event is written as one line of :mod:`autograder.wire` JSON to
-the channel (file descriptor ``channel_fd``):
+:func:`autograder.harness.wire.run_order`, which the grader also knows: it accepts only the events
+of that plan, in that order. Every event is written as one line of :mod:`autograder.harness.wire`
+JSON to the channel (file descriptor ``channel_fd``):
 
 ``{"event": "cell", "cell": n}`` / ``{"event": "cell_done", "cell": n, "error": ...}``
     before and after each cell (``error`` is ``None`` or ``"NameError: ..."``);
@@ -34,13 +34,14 @@ import json
 import os
 import resource
 import sys
+from pathlib import Path
 
 CHANNEL_FD = 3  # replaced by the job's ``channel_fd``
 
 
 def send(message: dict) -> None:
     """Write one event to the channel (unbuffered, so a crash loses nothing already sent)."""
-    from autograder import wire
+    from autograder.harness import wire
 
     data = (wire.dumps(message) + "\n").encode("utf-8")
     while data:
@@ -81,7 +82,7 @@ def make_shell():
 
 def run_cell(shell, number: int, source: str, cell_timeout: float) -> None:
     """Run one student cell with a time limit and report how it went."""
-    from autograder.harness import CallTimeout, time_limit
+    from autograder.harness.calls import CallTimeout, time_limit
 
     send({"event": "cell", "cell": number})
     error = None
@@ -100,8 +101,8 @@ def run_cell(shell, number: int, source: str, cell_timeout: float) -> None:
 
 def run_request(namespace: dict, index: int, request: dict) -> None:
     """Drive the student's object with one harness request and send the outcome."""
-    from autograder import wire
-    from autograder.harness import resolve
+    from autograder.harness import wire
+    from autograder.harness.calls import resolve
 
     send({"event": "call", "request": index})
     variable = request["variable"]
@@ -136,7 +137,7 @@ def run_request(namespace: dict, index: int, request: dict) -> None:
 
 def main() -> None:
     global CHANNEL_FD
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the folder holding autograder/
     job = json.loads(sys.stdin.buffer.read())
     CHANNEL_FD = job["channel_fd"]
     devnull = os.open(os.devnull, os.O_RDONLY)
@@ -144,7 +145,7 @@ def main() -> None:
     apply_limits(job["limits"], job["uid"])
     shell = make_shell()
     sys.stdout = sys.stderr = open(os.devnull, "w")  # printing costs nothing and goes nowhere
-    from autograder.wire import run_order
+    from autograder.harness.wire import run_order
 
     cells = dict(job["cells"])
     positions = [request["position"] for request in job["requests"]]

@@ -3,8 +3,8 @@
 Every function here returns ``None`` when all is well and otherwise a short phrase in the book's
 words ("returned inf where the true value is 1001.41 — overflow", "lost accuracy: 3.2e+04 ULPs
 from the true value", "changed dtype float32 → float64", "mutated its input", "raised
-ZeroDivisionError: ..."). :mod:`autograder.feedback` wraps the phrase with the group, the input,
-the likely cause and the section to re-read.
+ZeroDivisionError: ..."). :mod:`autograder.judge.feedback` wraps the phrase with the group, the
+input, the likely cause and the section to re-read.
 
 Tolerances are stated by the caller from the problem's conditioning: a relative bound in ULPs of
 the result's dtype (``ulps``), an absolute bound (``atol``), or both (a value passes when it meets
@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder.feedback import exact, fmt, shorten
-from autograder.spec import Outcome
+from autograder.judge.feedback import exact, fmt, shorten
+from autograder.judge.spec import Outcome
 
 # What a verdict diagnosed; each group may give a hint per diagnosis (``Group.hints``), and
-# :data:`autograder.feedback.NEUTRAL_HINTS` covers the rest.
+# :data:`autograder.judge.feedback.NEUTRAL_HINTS` covers the rest.
 NOT_ATTEMPTED = "not attempted"
 EXCEPTION = "exception"
 TIMEOUT = "timeout"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder import sections
-from autograder.compare import Problem, kind_of
-from autograder.feedback import conduct_note, failure_message, hint_for
-from autograder.harness import quiet, resolve
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.harness.calls import quiet, resolve
+from autograder.judge import sections
+from autograder.judge.compare import Problem, kind_of
+from autograder.judge.feedback import conduct_note, failure_message, hint_for
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import json
 import re
 from pathlib import Path
 
-BOOK_ROOT = Path(__file__).resolve().parent.parent
+BOOK_ROOT = Path(__file__).resolve().parents[2]
 LABEL = re.compile(r"^\((ch\d\d-[a-z0-9-]+)\)=\s*$")
 
 CHAPTERS: dict[str, tuple[str, str]] = {
@@ -118,7 +118,9 @@ def render(label: str) -> str:
     ``ValueError`` for a label missing from :data:`TITLES`.
     """
     if label not in TITLES:
-        raise ValueError(f"unknown section label {label!r}; add it to autograder.sections.TITLES")
+        raise ValueError(
+            f"unknown section label {label!r}; add it to autograder.judge.sections.TITLES"
+        )
     number = label[2:4]
     chapter = CHAPTERS[number][1]
     return f"Chapter {int(number)}, {chapter} § {TITLES[label]} ({link(label)})"

@@ -2,7 +2,8 @@
 
 A case has two halves that never need to share a process:
 
-* the **harness** (named by :attr:`Case.harness`, looked up in :mod:`autograder.harness`) drives the
+* the **harness** (named by :attr:`Case.harness`, looked up in :mod:`autograder.harness.calls`)
+drives the
   student's object with the case's plain-data :attr:`Case.payload` and returns an *outcome*: a dict
   of plain data (numbers, strings, arrays, lists and dicts of those);
 * the **verdict** (:attr:`Case.verdict`) compares that outcome with the reference and returns
@@ -18,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Outcome = dict[str, Any]
+from autograder.harness.outcome import Outcome
+
 Verdict = Callable[["Case", Outcome], str | None]
 
 
@@ -35,7 +37,7 @@ class Case:
     verdict
         Judges the harness's outcome; returns ``None`` or the failure in the book's words.
     harness
-        Name of the harness in :data:`autograder.harness.HARNESSES`.
+        Name of the harness in :data:`autograder.harness.calls.HARNESSES`.
     """
 
     label: str
@@ -56,14 +58,15 @@ class Group:
         Builds the cases; called once, lazily, so importing the checks stays cheap.
     ``hints``
         The likely cause of a failure, in the chapter's words, per diagnosis
-        (:data:`autograder.compare.DIAGNOSES`: ``"overflow"``, ``"accuracy"``, ``"dtype"``…); a
-        diagnosis without an entry gets :data:`autograder.feedback.NEUTRAL_HINTS`' hint.
+        (:data:`autograder.judge.compare.DIAGNOSES`: ``"overflow"``, ``"accuracy"``,
+        ``"dtype"``…); a diagnosis without an entry gets
+        :data:`autograder.judge.feedback.NEUTRAL_HINTS`' hint.
     ``section``
         The MyST label of the section to re-read (``"ch02-stable-sigmoid"``), see
-        :mod:`autograder.sections`.
+        :mod:`autograder.judge.sections`.
     ``trap_overflow``
         Run the student's code under ``np.errstate(over="raise")``, which the student's own
-        ``np.errstate``/``np.seterr`` cannot relax (see :mod:`autograder.harness`).
+        ``np.errstate``/``np.seterr`` cannot relax (see :mod:`autograder.harness.calls`).
     ``time_limit``
         Seconds allowed per case.
     """

@@ -20,7 +20,13 @@ import nbformat
 import pytest
 
 from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import COURSE_ROOT, copy_course, generate, gradebook_scores, nbgrader
+from autograder.course.operations import (
+    COURSE_ROOT,
+    copy_course,
+    generate,
+    gradebook_scores,
+    nbgrader,
+)
 
 pytestmark = pytest.mark.nbgrader
 

@@ -37,11 +37,11 @@ from teaching import (
     split_test_id,
 )
 
-from autograder.assignment import load_spec
 from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import COURSE_ROOT, copy_course
-from autograder.gradebook import GradebookWriter
-from autograder.results import CellResult, StudentResult
+from autograder.course.operations import COURSE_ROOT, copy_course
+from autograder.grader.assignment import load_spec
+from autograder.grader.gradebook import GradebookWriter
+from autograder.grader.results import CellResult, StudentResult
 from solutions.clipping import clip_by_global_norm, clip_by_value, sgd_with_clipping
 from solutions.floats import ulp
 from solutions.mixed_precision import round_to_bfloat16

@@ -14,7 +14,7 @@ from teaching import grade_id, source_notebook
 import autograder
 from autograder.checks import ASSIGNMENTS
 
-CHAPTERS = Path(__file__).resolve().parents[1] / "chapters"
+CHAPTERS = Path(__file__).resolve().parents[2] / "chapters"
 # "Chapter 6, Standardisation and conditioning § Computing the variance stably" in a visible test
 QUOTED_SECTION = re.compile(r"Chapter (\d), [^§\n]*§ ([^\"\n]+)\"")
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import autograder
-from autograder import compare
-from autograder.feedback import fmt, shorten
-from autograder.harness import call, to_plain
+from autograder.harness.calls import call, to_plain
+from autograder.judge import compare
+from autograder.judge.feedback import fmt, shorten
 
 
 def run(obj, *args, trap=False, limit=5.0, **payload):
@@ -370,7 +370,7 @@ def test_library_code_keeps_its_own_error_state(tmp_path, monkeypatch):
 
 
 def test_every_diagnosis_has_a_neutral_hint():
-    from autograder.feedback import NEUTRAL_HINTS
+    from autograder.judge.feedback import NEUTRAL_HINTS
 
     assert set(NEUTRAL_HINTS) == set(compare.DIAGNOSES)
 
@@ -451,10 +451,10 @@ def test_accuracy_feedback_shows_digits_that_tell_the_values_apart():
 def test_every_section_label_exists_in_its_chapter_under_its_title():
     from pathlib import Path
 
-    from autograder import sections
     from autograder.checks import ASSIGNMENTS, checks_for
+    from autograder.judge import sections
 
-    chapters = Path(__file__).resolve().parent.parent / "chapters"
+    chapters = Path(__file__).resolve().parents[2] / "chapters"
     used = {
         group.section
         for assignment in ASSIGNMENTS
@@ -466,12 +466,12 @@ def test_every_section_label_exists_in_its_chapter_under_its_title():
         assert label in found, f"{label} is not a label of its chapter; labels: {sorted(found)}"
         assert found[label] == sections.TITLES[label], (
             f"the heading under ({label})= is now {found[label]!r}: update "
-            "autograder.sections.TITLES"
+            "autograder.judge.sections.TITLES"
         )
 
 
 def test_section_links_use_the_books_base_url_when_configured(tmp_path, monkeypatch):
-    from autograder import sections
+    from autograder.judge import sections
 
     monkeypatch.setattr(sections, "BOOK_ROOT", tmp_path)
     sections.base_url.cache_clear()

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 BUILD = REPOSITORY / "_build"
 
 

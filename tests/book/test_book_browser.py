@@ -31,7 +31,7 @@ import yaml
 
 from autograder.checks import ASSIGNMENTS
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 HTML = REPOSITORY / "_build" / "html"
 ARTEFACTS = REPOSITORY / "_build" / "test-artefacts" / "browser"
 CONFIG = yaml.safe_load((REPOSITORY / "_config.yml").read_text())

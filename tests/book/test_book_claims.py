@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 EXECUTED = REPOSITORY / "_build" / "jupyter_execute" / "chapters"
 
 

@@ -22,7 +22,7 @@ import pytest
 import yaml
 from test_book import executed
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 BUILD = REPOSITORY / "_build"
 CONTENT_WIDTH = 88  # characters of code or output that fit the content column
 

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 import yaml
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[2]
 CONFIG = yaml.safe_load((REPOSITORY / "_config.yml").read_text())
 WORKFLOW = REPOSITORY / ".github" / "workflows" / "book.yml"
 BINDER = REPOSITORY / "binder"

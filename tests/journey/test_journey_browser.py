@@ -27,8 +27,8 @@ import psutil
 import pytest
 from journey_notebooks import OVERFLOWING_LOGSUMEXP, completed
 
-from autograder.assignment import load_spec
-from autograder.course import copy_course, generate, tools_environment
+from autograder.course.operations import copy_course, generate, tools_environment
+from autograder.grader.assignment import load_spec
 
 pytestmark = pytest.mark.nbgrader
 

@@ -20,8 +20,8 @@ import nbformat
 import pytest
 from journey_notebooks import OVERFLOWING_LOGSUMEXP, completed
 
-from autograder.assignment import load_spec
-from autograder.course import copy_course, gradebook_scores, nbgrader, tools_environment
+from autograder.course.operations import copy_course, gradebook_scores, nbgrader, tools_environment
+from autograder.grader.assignment import load_spec
 
 pytestmark = pytest.mark.nbgrader
 

@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from autograder.assignment import load_spec
-from autograder.course import COURSE_ROOT, copy_course
+from autograder.course.operations import COURSE_ROOT, copy_course
+from autograder.grader.assignment import load_spec
 
 pytestmark = pytest.mark.nbgrader
 
@@ -33,7 +33,7 @@ def bare_environment() -> dict[str, str]:
 
 def test_book_extension_generates_notebooks_without_the_environment_on_path(tmp_path):
     publish = (
-        "import sys, types, autograder.book as book\n"
+        "import sys, types, autograder.course.book as book\n"
         "book.ASSIGNMENTS = ('ex03_logsumexp',)\n"
         "book.publish(types.SimpleNamespace(srcdir=sys.argv[1]))\n"
     )

@@ -18,9 +18,9 @@ import nbformat
 import pytest
 from journey_notebooks import OVERFLOWING_LOGSUMEXP, completed
 
-from autograder.assignment import load_spec, nbgrader_metadata
 from autograder.checks import ASSIGNMENTS
-from autograder.course import COURSE_ROOT, copy_course, generate, nbgrader
+from autograder.course.operations import COURSE_ROOT, copy_course, generate, nbgrader
+from autograder.grader.assignment import load_spec, nbgrader_metadata
 
 pytestmark = pytest.mark.nbgrader
 

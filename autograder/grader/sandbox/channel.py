@@ -1,8 +1,9 @@
 """Read what a student's sandbox sends back, strictly, in bounded memory.
 
-The worker (:mod:`autograder.worker`) runs a fixed plan, :func:`autograder.wire.run_order`, and
-writes one line of :mod:`autograder.wire` JSON per step. The grader knows that plan too, so
-:class:`Channel` knows the exact next event it may accept:
+The worker (:mod:`autograder.harness.worker`) runs a fixed plan,
+:func:`autograder.harness.wire.run_order`, and writes one line of :mod:`autograder.harness.wire`
+JSON per step. The grader knows that plan too, so :class:`Channel` knows the exact next event it
+may accept:
 
 * ``{"event": "cell", "cell": n}`` then ``{"event": "cell_done", "cell": n, "error": str|None}``
   for each planned cell ``n``;
@@ -29,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder import wire
-from autograder.spec import Outcome
+from autograder.harness import wire
+from autograder.judge.spec import Outcome
 
 STATUSES = ("returned", "raised", "overflow", "timeout", "bad_return", "not_run")
 TEXT_FIELDS = ("message", "where", "type", "stdout")

@@ -1,25 +1,26 @@
 """Run a student's notebook code in a limited, isolated process and bring back plain outcomes.
 
 This is the trusted half of grading one submission. :class:`Sandbox` copies the harness code (and
-nothing else of the repository) to a private folder, starts :mod:`autograder.worker` under
+nothing else of the repository) to a private folder, starts :mod:`autograder.harness.worker` under
 bubblewrap with resource limits, feeds it the student's cells and the harness requests, and reads
-the events it writes back through :class:`autograder.channel.Channel`, which holds them to the
-run's plan (anything out of turn is tampering: the process is ended and the report says what was
-seen). Every outcome is checked and reduced to the fields the verdicts read
-(:func:`autograder.channel.sanitize`); nothing the student's process produced is ever unpickled
-or executed here.
+the events it writes back through :class:`autograder.grader.sandbox.channel.Channel`, which holds
+them to the run's plan (anything out of turn is tampering: the process is ended and the report says
+what was seen). Every outcome is checked and reduced to the fields the verdicts read
+(:func:`autograder.grader.sandbox.channel.sanitize`); nothing the student's process produced is
+ever unpickled or executed here.
 
 Isolation under bubblewrap: new PID, network, IPC and UTS namespaces (so no network and no view
 of other processes); a read-only view of the system and the Python installation only, with the
 repository and the course root hidden; a private, size-limited ``/tmp`` as working directory; a
-read-only ``/dev``; a cleared environment; the seccomp filter of :mod:`autograder.syscalls` (no
-namespaces, memfd, shared memory, sockets, mounts, ptrace, ...). Limits inside: address space
-(``--memory``), CPU seconds, number of processes, open files, file size, no core dumps; a root
-grader drops to an unprivileged user id per concurrent run so the process limit applies. The
-memory of all of a run's processes together plus its ``/tmp`` is held to
-:attr:`Limits.budget_mb` by :class:`autograder.watchdog.MemoryWatchdog`. Each cell is interrupted
-after ``timeout`` seconds, the whole run is killed after :attr:`Limits.run_seconds`, and all of a
-submission's runs together (restarts included) after :attr:`Limits.total_seconds`.
+read-only ``/dev``; a cleared environment; the seccomp filter of
+:mod:`autograder.grader.sandbox.seccomp` (no namespaces, memfd, shared memory, sockets, mounts,
+ptrace, ...). Limits inside: address space (``--memory``), CPU seconds, number of processes, open
+files, file size, no core dumps; a root grader drops to an unprivileged user id per concurrent run
+so the process limit applies. The memory of all of a run's processes together plus its ``/tmp`` is
+held to :attr:`Limits.budget_mb` by :class:`autograder.grader.sandbox.watchdog.MemoryWatchdog`.
+Each cell is interrupted after ``timeout`` seconds, the whole run is killed after
+:attr:`Limits.run_seconds`, and all of a submission's runs together (restarts included) after
+:attr:`Limits.total_seconds`.
 
 When the process ends early (``os._exit``, a kill, a crash, memory or time exhausted), the run is
 repeated without the cell that ended it or, during grading calls, without the rest of that group
@@ -44,14 +45,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
-from autograder.channel import Channel, ChannelLimits
-from autograder.spec import Outcome
-from autograder.syscalls import SeccompUnavailable, filter_program
-from autograder.watchdog import MemoryWatchdog, Usage
+from autograder.grader.sandbox.channel import Channel, ChannelLimits
+from autograder.grader.sandbox.seccomp import SeccompUnavailable, filter_program
+from autograder.grader.sandbox.watchdog import MemoryWatchdog, Usage
+from autograder.harness import wire
+from autograder.judge.spec import Outcome
 
-PACKAGE = Path(__file__).resolve().parent
-HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "drivers")
+HARNESS = Path(__file__).resolve().parents[2] / "harness"  # copied whole into the sandbox
 MAX_RUNS = 12
 RESTART_BUDGET = 4  # a submission's runs together take at most this many run_seconds
 FIRST_UID = 61000
@@ -254,14 +254,7 @@ class Sandbox:
         package = self.root / "autograder"
         package.mkdir()
         (package / "__init__.py").write_text(STUB_PACKAGE)
-        for name in HARNESS_FILES:
-            source = PACKAGE / name
-            if source.is_dir():
-                shutil.copytree(
-                    source, package / name, ignore=shutil.ignore_patterns("__pycache__")
-                )
-            else:
-                shutil.copyfile(source, package / name)
+        shutil.copytree(HARNESS, package / "harness", ignore=shutil.ignore_patterns("__pycache__"))
         # bytecode compiled once here, so no run recompiles the harness (the copy is read-only)
         compileall.compile_dir(package, quiet=1)
         for path in [self.root, *self.root.rglob("*")]:
@@ -269,7 +262,7 @@ class Sandbox:
 
     def _worker_command(self) -> list[str]:
         base = "/grader" if self.isolate else str(self.root)
-        return [sys.executable, "-I", f"{base}/autograder/worker.py"]
+        return [sys.executable, "-I", f"{base}/autograder/harness/worker.py"]
 
     def _environment(self, home: str) -> dict[str, str]:
         return {

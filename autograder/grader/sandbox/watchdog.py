@@ -1,8 +1,8 @@
 """Hold every sandbox to one memory budget for all of its processes and its ``/tmp`` together.
 
 ``RLIMIT_AS`` limits each process on its own, and a notebook may start several (up to
-:attr:`~autograder.sandbox.Limits.processes`); memory in a tmpfs belongs to no process at all.
-So one thread in the trusted grader, :class:`MemoryWatchdog`, measures every running sandbox
+:attr:`~autograder.grader.sandbox.Limits.processes`); memory in a tmpfs belongs to no process at
+all. So one thread in the trusted grader, :class:`MemoryWatchdog`, measures every running sandbox
 several times a second: the proportional set size (PSS, from ``/proc/PID/smaps_rollup``: shared
 pages are split between the processes that share them, so forked copies are not counted twice) of
 every process descended from the sandbox's first process, plus the space used in the sandbox's

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness import run_protected, to_plain, type_name
-from autograder.spec import Outcome
+from autograder.harness.calls import run_protected, to_plain, type_name
+from autograder.harness.outcome import Outcome
 
 
 def torch_cross_entropy(
@@ -24,7 +24,8 @@ def torch_cross_entropy(
     """Run ``obj(logits, targets)`` on fresh tensors and record the loss and its gradient.
 
     Outcome keys besides the harness's status fields: ``is_tensor``, ``type``, ``value`` (the loss
-    as float64, a 0-d array, or what :func:`~autograder.harness.to_plain` makes of a non-tensor),
+    as float64, a 0-d array, or what :func:`~autograder.harness.calls.to_plain` makes of a
+    non-tensor),
     ``dtype`` and ``shape`` of a returned tensor, ``attached`` (it has a ``grad_fn``), ``backward``
     (``"ok"``, ``"not attached"`` or the exception raised by ``backward()``) and ``grad`` (the
     logits' gradient as float64, or ``None``). ``mutated`` is True when the function changed the

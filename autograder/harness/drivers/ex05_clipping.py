@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness import _same, record_return, run_protected, type_name
-from autograder.spec import Outcome
+from autograder.harness.calls import _same, record_return, run_protected, type_name
+from autograder.harness.outcome import Outcome
 
 MAX_LOGGED_CALLS = 10_000
 

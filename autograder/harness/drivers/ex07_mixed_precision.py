@@ -1,7 +1,7 @@
 """Drivers for ex07_mixed_precision: the ``DynamicLossScaler`` class and the autocast training step.
 
 Both drivers build everything the student's object needs from a plain-data payload, run it under
-:func:`~autograder.harness.run_protected` (output, warnings, exceptions and time captured) and
+:func:`~autograder.harness.calls.run_protected` (output, warnings, exceptions and time captured) and
 record plain data only. They never import :mod:`solutions`: the verdicts run the same driver on
 the reference implementation to get the expected data.
 """
@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness import run_protected, to_plain, type_name
-from autograder.spec import Outcome
+from autograder.harness.calls import run_protected, to_plain, type_name
+from autograder.harness.outcome import Outcome
 
 
 def _not_callable(obj: Any, what: str) -> Outcome:

@@ -18,9 +18,9 @@ from mutant_grading import (
 )
 
 import autograder
-from autograder import oracle
 from autograder.checks import get_check
 from autograder.checks.ex01_floats import hard_inputs
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex01_floats"
 NAMES = ("float_format", "ulp", "ulps_between", "kahan_sum")

@@ -18,8 +18,8 @@ from mutant_grading import (
 )
 
 import autograder
-from autograder import oracle
 from autograder.checks import get_check
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex02_overflow"
 NAMES = ("log_product", "stable_sigmoid", "softplus", "clipped_bce")

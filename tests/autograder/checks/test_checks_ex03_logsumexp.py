@@ -17,8 +17,8 @@ from mutant_grading import (
 )
 
 import autograder
-from autograder import oracle
 from autograder.checks import get_check
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex03_logsumexp"
 NAMES = ("logsumexp", "logaddexp", "online_logsumexp")

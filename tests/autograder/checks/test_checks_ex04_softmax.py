@@ -19,9 +19,9 @@ from mutant_grading import (
     mutant_feedback,
 )
 
-from autograder import oracle
 from autograder.checks import get_check
-from autograder.drivers.ex04_softmax import torch_cross_entropy as drive
+from autograder.harness.drivers.ex04_softmax import torch_cross_entropy as drive
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex04_softmax"
 NAMES = ("softmax", "log_softmax", "cross_entropy", "bce_with_logits", "torch_cross_entropy")

@@ -16,9 +16,9 @@ from mutant_grading import (
 
 import autograder
 import solutions.clipping as reference
-from autograder import oracle
 from autograder.checks import get_check
-from autograder.drivers.ex05_clipping import fresh_arrays, objective_gradient, sgd_run
+from autograder.harness.drivers.ex05_clipping import fresh_arrays, objective_gradient, sgd_run
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex05_clipping"
 NAMES = ("clip_by_value", "clip_by_global_norm", "sgd_with_clipping")
@@ -85,7 +85,7 @@ def test_underflowing_norm_is_called_underflow():
     check = get_check(ASSIGNMENT, "clip_by_global_norm")
     group = check.group("hard")
     (tiny,) = [c for c in group.cases if "1.e-200" in c.label and "3.e-200" in c.label]
-    from autograder.grading import run_harness
+    from autograder.judge.grading import run_harness
 
     problem = tiny.verdict(tiny, run_harness(tiny, group, naive))
     assert problem is not None and "underflow" in problem

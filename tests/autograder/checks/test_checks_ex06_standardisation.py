@@ -17,8 +17,8 @@ from mutant_grading import (
 
 import autograder
 import solutions.standardisation as reference
-from autograder import oracle
 from autograder.checks import get_check
+from autograder.judge import oracle
 
 ASSIGNMENT = "ex06_standardisation"
 NAMES = ("fit_standardiser", "standardise", "welford", "fit_linear_regression_gd")

@@ -21,7 +21,7 @@ from mutant_grading import (
 import autograder
 from autograder.checks import ex07_mixed_precision as checks
 from autograder.checks import get_check
-from autograder.drivers import ex07_mixed_precision as drivers
+from autograder.harness.drivers import ex07_mixed_precision as drivers
 
 ASSIGNMENT = "ex07_mixed_precision"
 NAMES = (

@@ -34,9 +34,8 @@ from pathlib import Path
 import pytest
 from mutants import ex03_logsumexp as mutants
 
-from autograder.assignment import load_spec
 from autograder.checks import get_check
-from autograder.course import (
+from autograder.course.operations import (
     COURSE_ROOT,
     REPOSITORY,
     copy_course,
@@ -44,6 +43,7 @@ from autograder.course import (
     nbgrader,
     released_notebooks,
 )
+from autograder.grader.assignment import load_spec
 
 pytestmark = [
     pytest.mark.grader,
@@ -83,7 +83,7 @@ fake = types.ModuleType("autograder")
 fake.check = lambda *a, **k: None
 fake.grade_function = lambda *a, **k: None
 sys.modules["autograder.checks"] = fake
-sys.modules["autograder.compare"] = fake
+sys.modules["autograder.judge.compare"] = fake
 sys.modules["solutions"] = types.SimpleNamespace(logsumexp=lambda *a, **k: 0.0)
 sys.modules["solutions.logsumexp"] = sys.modules["solutions"]
 """,
@@ -196,7 +196,7 @@ for fd in range(1, 40):
         pass
 """,
     "harness_patch": """
-import autograder.harness as h
+import autograder.harness.calls as h
 
 def fake(obj, payload, **kwargs):
     return {"status": "returned", "value": 0.0, "type": "float", "mutated": False,
@@ -277,7 +277,7 @@ if done.returncode:
 FORGE_OUTCOMES = """
 import gc, os
 import numpy as np
-from autograder import wire
+from autograder.harness import wire
 
 job = next(o for o in gc.get_objects() if type(o) is dict and "channel_fd" in o)
 lines = []
@@ -316,7 +316,7 @@ for fd in range(3, 20):
         pass
 """,
     "giant_outcome": """
-import autograder.harness as h
+import autograder.harness.calls as h
 h.HARNESSES["call"] = lambda obj, payload, **kwargs: {"status": "returned", "value": "x" * 2**25}
 """,
 }
@@ -841,15 +841,15 @@ def test_check_prints_the_same_judgement_for_one_notebook(released, tmp_path):
 
 
 def test_refuses_without_bubblewrap_unless_told(released, tmp_path, monkeypatch, capsys):
-    import autograder.sandbox
-    from autograder.cli import main
+    import autograder.grader.sandbox
+    from autograder.grader.cli import main
 
     folder = tmp_path / "submitted"
     write_submission(folder, "honest_full", build(released, CORRECT))
     course = copy_course(tmp_path / "course")
     real_which = shutil.which
     monkeypatch.setattr(
-        autograder.sandbox.shutil,
+        autograder.grader.sandbox.runner.shutil,
         "which",
         lambda name: None if name == "bwrap" else real_which(name),
     )

@@ -6,10 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from autograder.sandbox import Limits, Sandbox
+from autograder.grader.sandbox import Limits, Sandbox
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
@@ -17,17 +18,16 @@ pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewra
 def test_sandboxed_runs_load_the_harness_from_precompiled_bytecode():
     with Sandbox(Limits(), hidden=()) as sandbox:
         package = sandbox.root / "autograder"
-        modules = {p.stem for p in package.glob("*.py")} | {
-            "drivers/" + p.stem for p in (package / "drivers").glob("*.py")
+        modules = {p.relative_to(package).with_suffix("") for p in package.rglob("*.py")}
+        cached = {
+            (p.parent.parent / p.name.split(".")[0]).relative_to(package)
+            for p in package.rglob("__pycache__/*.pyc")
         }
-        cached = {p.name.split(".")[0] for p in (package / "__pycache__").glob("*.pyc")}
-        cached |= {
-            "drivers/" + p.name.split(".")[0]
-            for p in (package / "drivers" / "__pycache__").glob("*.pyc")
-        }
+        assert {Path("harness/calls"), Path("harness/drivers/ex05_clipping")} <= modules
         assert modules <= cached
         code = (
-            "import sys; sys.path.insert(0, '/grader'); import autograder.harness, autograder.wire"
+            "import sys; sys.path.insert(0, '/grader'); "
+            "import autograder.harness.calls, autograder.harness.wire"
         )
         rules = sandbox._seccomp_fd()  # bwrap reads the seccomp program from this descriptor
         try:
@@ -41,5 +41,5 @@ def test_sandboxed_runs_load_the_harness_from_precompiled_bytecode():
             )
         finally:
             os.close(rules)
-    for module in ("harness", "wire", "spec"):
-        assert f"code object from '/grader/autograder/__pycache__/{module}." in done.stderr
+    for module in ("calls", "wire", "outcome"):
+        assert f"code object from '/grader/autograder/harness/__pycache__/{module}." in done.stderr

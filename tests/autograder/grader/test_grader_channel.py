@@ -1,6 +1,6 @@
-"""The channel decoder (:mod:`autograder.channel`) in-process: it accepts exactly the worker's
-protocol, names every violation, keeps its memory bounded under a flood, and never raises,
-whatever bytes arrive (hypothesis fuzz of the byte stream, its chunking and its events)."""
+"""The channel decoder (:mod:`autograder.grader.sandbox.channel`) in-process: it accepts exactly
+the worker's protocol, names every violation, keeps its memory bounded under a flood, and never
+raises, whatever bytes arrive (hypothesis fuzz of the byte stream, its chunking and its events)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder import wire
-from autograder.channel import Channel, ChannelLimits, expected_events
-from autograder.compare import UNREADABLE, status_problem
+from autograder.grader.sandbox.channel import Channel, ChannelLimits, expected_events
+from autograder.harness import wire
+from autograder.judge.compare import UNREADABLE, status_problem
 
 PLAN = [("cell", 1), ("request", 0), ("cell", 3), ("request", 1)]
 OUTCOME = {"status": "returned", "value": np.arange(3.0), "type": "ndarray"}
@@ -233,7 +233,7 @@ def worker_lines(returned) -> list[bytes]:
     """The lines the worker writes for one ``call`` request whose function returns ``returned``."""
     import os
 
-    from autograder import worker
+    from autograder.harness import worker
 
     read_end, write_end = os.pipe()
     old_fd, worker.CHANNEL_FD = worker.CHANNEL_FD, write_end

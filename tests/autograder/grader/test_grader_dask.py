@@ -42,10 +42,10 @@ from test_grader_batch import (
     write_submission,
 )
 
-from autograder import distributed
-from autograder.batch import BatchOptions
-from autograder.course import copy_course, gradebook_scores
-from autograder.sandbox import Limits, SandboxUnavailable
+from autograder.course.operations import copy_course, gradebook_scores
+from autograder.grader import distributed
+from autograder.grader.batch import BatchOptions
+from autograder.grader.sandbox import Limits, SandboxUnavailable
 
 pytestmark = [
     pytest.mark.grader,
@@ -60,7 +60,7 @@ EXPECTED = {
     "rigged_eq": 0.0,
     "invalid_json": 0.0,
 }
-REPOSITORY = Path(__file__).resolve().parent.parent
+REPOSITORY = Path(__file__).resolve().parents[3]
 
 
 def mixed_class(notebook: dict, folder: Path) -> Path:
@@ -295,10 +295,10 @@ def test_a_worker_refuses_without_the_sandbox_or_with_other_grading_code(monkeyp
     )
     with pytest.raises(distributed.DistributedError, match="differs from the coordinator"):
         distributed.grade_task(replace(task, grader_version="0" * 64))
-    import autograder.sandbox
+    import autograder.grader.sandbox
 
     monkeypatch.setattr(distributed, "_sandboxes", {})
-    monkeypatch.setattr(autograder.sandbox.shutil, "which", lambda name: None)
+    monkeypatch.setattr(autograder.grader.sandbox.runner.shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         distributed.grade_task(task)
 

@@ -13,8 +13,8 @@ import threading
 
 import pytest
 
-from autograder.sandbox import Limits, Request, Sandbox
-from autograder.watchdog import measure, parent_pids
+from autograder.grader.sandbox import Limits, Request, Sandbox
+from autograder.grader.sandbox.watchdog import measure, parent_pids
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed")
 

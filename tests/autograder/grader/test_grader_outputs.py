@@ -9,11 +9,11 @@ import io
 import re
 from html.parser import HTMLParser
 
-from autograder.assignment import load_spec
-from autograder.course import COURSE_ROOT
-from autograder.inert import inert_markdown, plain_text, spreadsheet_cell
-from autograder.reports import feedback_html, grades_csv, summary, terminal_report
-from autograder.results import TAMPERED, CellResult, StudentResult
+from autograder.course.operations import COURSE_ROOT
+from autograder.grader.assignment import load_spec
+from autograder.grader.inert import inert_markdown, plain_text, spreadsheet_cell
+from autograder.grader.reports import feedback_html, grades_csv, summary, terminal_report
+from autograder.grader.results import TAMPERED, CellResult, StudentResult
 
 SPEC = load_spec(COURSE_ROOT, "ex03_logsumexp")
 ESCAPES = "\x1b]0;title\x07\x1b[2J\r\u202e\x00"

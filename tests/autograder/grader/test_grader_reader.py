@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from autograder.assignment import (
+from autograder.course.operations import COURSE_ROOT
+from autograder.grader.assignment import (
     MAX_JSON_CONTAINERS,
     MAX_JSON_VALUES,
     NotebookError,
@@ -27,11 +28,10 @@ from autograder.assignment import (
     read_notebook,
     student_cells,
 )
-from autograder.assignment import test_positions as positions_of
-from autograder.course import COURSE_ROOT
-from autograder.results import ERROR, GRADED, NOT_GRADED, grade_one
-from autograder.sandbox import RunReport
-from autograder.submissions import MAX_ZIP_MEMBERS, Submission, find_submissions
+from autograder.grader.assignment import test_positions as positions_of
+from autograder.grader.results import ERROR, GRADED, NOT_GRADED, grade_one
+from autograder.grader.sandbox import RunReport
+from autograder.grader.submissions import MAX_ZIP_MEMBERS, Submission, find_submissions
 
 A = "ex03_logsumexp"
 SPEC = load_spec(COURSE_ROOT, A)
@@ -277,10 +277,10 @@ def test_fuzz_corrupted_zips_never_escape_the_boundary(tmp_path_factory, method,
 def test_a_student_the_grader_keeps_failing_on_is_recorded_not_retried_forever(
     tmp_path, monkeypatch
 ):
-    import autograder.batch as batch
-    from autograder.course import copy_course
-    from autograder.gradebook import GradebookWriter
-    from autograder.results import error_result
+    import autograder.grader.batch as batch
+    from autograder.course.operations import copy_course
+    from autograder.grader.gradebook import GradebookWriter
+    from autograder.grader.results import error_result
 
     course = copy_course(tmp_path / "course")
     folder = tmp_path / "submitted"
@@ -362,9 +362,9 @@ def corrupted_class(folder: Path) -> dict[str, float | None]:
 @pytest.mark.grader
 @pytest.mark.skipif(not shutil.which("bwrap"), reason="bubblewrap is not installed")
 def test_a_sandboxed_batch_of_corrupted_submissions_keeps_its_controls_exact(tmp_path):
-    from autograder.batch import BatchOptions, grade_batch
-    from autograder.course import copy_course
-    from autograder.sandbox import Limits
+    from autograder.course.operations import copy_course
+    from autograder.grader.batch import BatchOptions, grade_batch
+    from autograder.grader.sandbox import Limits
 
     folder = tmp_path / "submitted"
     expected = corrupted_class(folder)

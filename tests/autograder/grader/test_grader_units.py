@@ -11,20 +11,21 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder import compare, wire
-from autograder.assignment import (
+from autograder.checks import ASSIGNMENTS, checks_for
+from autograder.course.operations import COURSE_ROOT, REPOSITORY
+from autograder.grader.assignment import (
     NotebookError,
     SpecError,
     load_spec,
     read_notebook,
     student_cells,
 )
-from autograder.channel import sanitize
-from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import COURSE_ROOT, REPOSITORY
-from autograder.harness import to_plain
-from autograder.sandbox import Limits, Request, Sandbox
-from autograder.submissions import find_submissions
+from autograder.grader.sandbox import Limits, Request, Sandbox
+from autograder.grader.sandbox.channel import sanitize
+from autograder.grader.submissions import find_submissions
+from autograder.harness import wire
+from autograder.harness.calls import to_plain
+from autograder.judge import compare
 
 HAS_BWRAP = shutil.which("bwrap") is not None
 
@@ -323,8 +324,8 @@ def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
 def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
     """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
     None) must not replace the student's own function in the tests that stand before it."""
-    from autograder.results import grade_one
-    from autograder.submissions import Submission
+    from autograder.grader.results import grade_one
+    from autograder.grader.submissions import Submission
 
     assignment = "ex04_softmax"
     notebook = json.loads((COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb").read_text())
@@ -356,7 +357,7 @@ def test_a_python_installed_under_tmp_runs_in_the_sandbox(tmp_path):
         check=True,
     )
     script = (
-        "from autograder.sandbox import Limits, Request, Sandbox\n"
+        "from autograder.grader.sandbox import Limits, Request, Sandbox\n"
         "with Sandbox(Limits(timeout=10)) as sandbox:\n"
         "    report = sandbox.execute([(1, 'def f(x):\\n    return x + 1')],\n"
         "                             [Request('f', 'call', {'args': [1]}, False, 5.0, 0)])\n"
@@ -374,8 +375,8 @@ def test_all_runs_of_a_submission_together_stop_at_one_deadline(monkeypatch):
     so all runs together take :attr:`Limits.total_seconds`, the last one cut short."""
     from types import SimpleNamespace
 
-    from autograder import sandbox as sandbox_module
-    from autograder.watchdog import Usage
+    from autograder.grader.sandbox import runner as sandbox_module
+    from autograder.grader.sandbox.watchdog import Usage
 
     limits = Limits(timeout=1)
     clock, granted, endings = [1000.0], [], []

@@ -1,4 +1,5 @@
-"""Edge semantics of the verdict toolkit (autograder.compare) and the oracles (autograder.oracle).
+"""Edge semantics of the verdict toolkit (autograder.judge.compare) and the oracles
+(autograder.judge.oracle).
 
 Each test pins one behaviour a plausible one-line change would break: an infinity of the wrong
 sign, a time-out or overflow where an exception is expected, a bool or int where a float is
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from ulps import assert_ulps
 
-from autograder import compare, oracle
+from autograder.judge import compare, oracle
 
 INF, NAN = math.inf, math.nan
 
