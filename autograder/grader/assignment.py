@@ -32,10 +32,17 @@ JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
 MAX_ID_CHARS = 60  # of a grade id quoted in feedback
 ANSWER_STUB = "YOUR ANSWER HERE"
 PACKAGE = Path(__file__).resolve().parents[1]  # autograder/
-# Modules that present or store grades but cannot change one; the fingerprint ignores them.
-NOT_GRADING = {"__main__.py", "batch.py", "book.py", "cli.py", "course.py", "gradebook.py"}
-NOT_GRADING |= {"reports.py", "inert.py"}
-NOT_GRADING |= {"distributed.py"}  # how results travel, not what they are
+# The code a grade depends on, by folder: what runs beside the student's code, the verdicts, the
+# checks, the class grader (its sandbox and its reading of outcomes decide grades too) and the
+# reference solutions. Left out: course/ (nbgrader operations, the book) and the package's entry
+# points, which cannot change a grade.
+GRADING_CODE = (
+    PACKAGE / "harness",
+    PACKAGE / "judge",
+    PACKAGE / "checks",
+    PACKAGE / "grader",
+    PACKAGE.parent / "solutions",
+)
 
 
 class SpecError(ValueError):
@@ -191,18 +198,16 @@ def load_spec(course_root: Path, assignment: str) -> AssignmentSpec:
         tests.append(TestCell(grade_id, points, name, variable, group_name))
     if not tests:
         raise SpecError(f"{path} has no autograded test cells")
-    return AssignmentSpec(assignment, tuple(tests), tuple(manual), _fingerprint(data))
+    return AssignmentSpec(assignment, tuple(tests), tuple(manual), fingerprint(data))
 
 
-def _fingerprint(source_notebook: bytes) -> str:
-    """A hash of the source notebook and of the code that decides grades (checks, harness,
-    sandbox, reference solutions)."""
+def fingerprint(source_notebook: bytes) -> str:
+    """A hash of the source notebook and of the code that decides grades (every Python file
+    under the folders of :data:`GRADING_CODE`, by path and content)."""
     digest = hashlib.sha256(source_notebook)
-    for folder in (PACKAGE, PACKAGE.parent / "solutions"):
+    for folder in GRADING_CODE:
         for path in sorted(folder.rglob("*.py")):
-            if path.parent == PACKAGE and path.name in NOT_GRADING:
-                continue
-            digest.update(path.relative_to(folder.parent).as_posix().encode())
+            digest.update(path.relative_to(PACKAGE.parent).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 

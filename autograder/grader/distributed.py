@@ -40,7 +40,7 @@ from autograder.course.operations import REPOSITORY
 from autograder.grader.assignment import (
     AssignmentSpec,
     NotebookError,
-    _fingerprint,
+    fingerprint,
     load_spec,
 )
 from autograder.grader.batch import (
@@ -96,7 +96,7 @@ class Task:
 def grader_version() -> str:
     """A hash of the code that decides grades (checks, harness, sandbox, reference solutions),
     as it was on disk when this process first asked (about when it imported that code)."""
-    return _fingerprint(b"")
+    return fingerprint(b"")
 
 
 # --------------------------------------------------------------------------- the worker side
