@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.harness import calls
 from autograder.judge import compare
 from autograder.judge.feedback import shorten
 from autograder.judge.spec import Case, Check, Group, Outcome, Verdict
@@ -95,7 +96,7 @@ def multiple_choice(
         name="answer",
         points=points,
         description="multiple choice",
-        make_cases=lambda: [Case("your answer", {}, verdict, harness="value")],
+        make_cases=lambda: [Case("your answer", {}, verdict, harness=calls.value)],
         hints={
             compare.WRONG: "think about which option matches what the chapter measured and "
             "explained."

@@ -38,6 +38,7 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
+from autograder.harness.drivers import ex04_softmax as drivers
 from autograder.judge import compare, oracle
 from autograder.judge.compare import (
     ACCURACY,
@@ -67,7 +68,6 @@ BCE = "ch04-bce"
 GRADS = "ch04-gradients"
 PRECISION = "ch04-precision"
 MASKS = "ch03-edge-cases"
-DRIVER = "autograder.harness.drivers.ex04_softmax:torch_cross_entropy"
 
 
 def _row_scale(x: np.ndarray, axis: int) -> np.ndarray:
@@ -405,7 +405,7 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
 
     payload = {"logits": exact, "targets": np.asarray(targets, dtype=np.int64), "dtype": dtype}
     shown = f"{label(logits=exact, targets=targets)} as a {dtype} tensor"
-    return Case(shown, payload, verdict, harness=DRIVER)
+    return Case(shown, payload, verdict, harness=drivers.torch_cross_entropy)
 
 
 def tce_value():

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 
 from autograder.checks.common import case, checks_dict, label, multiple_choice, on
+from autograder.harness import wire
+from autograder.harness.drivers import ex07_mixed_precision as drivers
 from autograder.judge import compare
 from autograder.judge.compare import (
     ACCURACY,
@@ -64,7 +66,6 @@ FRACTION_ATOL = 1e-12
 FRACTION_RTOL = 1e-6
 LOSS_RTOL = 1e-3
 PARAM_ATOL, PARAM_RTOL = 2e-3, 1e-2
-DRIVERS = "autograder.harness.drivers.ex07_mixed_precision"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,35 +243,15 @@ def bf16_contract():
 
 @functools.cache
 def _reference_scaler_log(payload_key: str) -> list[dict[str, Any]]:
-    import json
-
-    from autograder.harness.drivers.ex07_mixed_precision import loss_scaler
+    """The reference's event log for a payload (its :mod:`~autograder.harness.wire` line, so
+    that equal payloads share one run)."""
     from solutions.mixed_precision import DynamicLossScaler
 
-    payload = _decode(json.loads(payload_key))
-    outcome = loss_scaler(DynamicLossScaler, payload, trap_overflow=False, time_limit=30.0)
+    payload = wire.loads(payload_key)
+    outcome = drivers.loss_scaler(DynamicLossScaler, payload, trap_overflow=False, time_limit=30.0)
     if outcome["status"] != "returned":  # pragma: no cover - the reference must run
         raise RuntimeError(f"reference scaler failed: {outcome}")
     return outcome["log"]
-
-
-def _encode(payload: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-able copy of a scaler payload (arrays as [dtype, nested lists])."""
-    events = []
-    for op, argument in payload["events"]:
-        if op == "unscale":
-            argument = [[str(g.dtype), np.asarray(g, dtype=np.float64).tolist()] for g in argument]
-        events.append([op, argument])
-    return {"init": payload["init"], "events": events}
-
-
-def _decode(data: dict[str, Any]) -> dict[str, Any]:
-    events = []
-    for op, argument in data["events"]:
-        if op == "unscale":
-            argument = [np.array(values, dtype=dtype) for dtype, values in argument]
-        events.append((op, argument))
-    return {"init": data["init"], "events": events}
 
 
 def _number(value: Any) -> float | None:
@@ -304,9 +285,7 @@ def scaler_verdict(*, check_unscale: bool = False) -> Any:
     """
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        import json
-
-        want_log = _reference_scaler_log(json.dumps(_encode(case.payload)))
+        want_log = _reference_scaler_log(wire.dumps(case.payload))
         got_log = outcome.get("log", [])
         for step, want in enumerate(want_log):
             if step >= len(got_log):
@@ -409,7 +388,7 @@ def scaler_case(init: dict[str, Any], events: list[tuple[str, Any]], **options: 
         text,
         {"init": init, "events": events},
         scaler_verdict(**options),
-        harness=f"{DRIVERS}:loss_scaler",
+        harness=drivers.loss_scaler,
     )
 
 
@@ -624,13 +603,11 @@ def fraction_edges():
 
 @functools.cache
 def _reference_run(payload_key: str) -> dict[str, Any]:
-    import json
-
-    from autograder.harness.drivers.ex07_mixed_precision import train_step
+    """The reference's training run for a payload (its :mod:`~autograder.harness.wire` line)."""
     from solutions.mixed_precision import mixed_precision_train_step
 
-    outcome = train_step(
-        mixed_precision_train_step, json.loads(payload_key), trap_overflow=False, time_limit=60.0
+    outcome = drivers.train_step(
+        mixed_precision_train_step, wire.loads(payload_key), trap_overflow=False, time_limit=60.0
     )
     if outcome["status"] != "returned":  # pragma: no cover - the reference must run
         raise RuntimeError(f"reference train step failed: {outcome}")
@@ -649,12 +626,10 @@ def train_verdict(aspect: str) -> Any:
     """Judge one aspect of a short training run against the reference run."""
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        import json
-
         problem = _run_problem(outcome)
         if problem:
             return problem
-        want = _reference_run(json.dumps(case.payload, sort_keys=True))
+        want = _reference_run(wire.dumps(case.payload))
         if aspect == "float":
             for step, (kind, value) in enumerate(
                 zip(outcome["loss_types"], outcome["losses"], strict=True)
@@ -759,7 +734,7 @@ def train_case(aspect: str, **payload: Any) -> Case:
         text += f", GradScaler({full['scaler']})"
     if full["inject_inf"] is not None:
         text += f", inf gradient injected in step {full['inject_inf']}"
-    return Case(text, full, train_verdict(aspect), harness=f"{DRIVERS}:train_step")
+    return Case(text, full, train_verdict(aspect), harness=drivers.train_step)
 
 
 def train_float():

@@ -19,6 +19,7 @@ from typing import Any
 
 from autograder.checks import get_check
 from autograder.grader.sandbox import Request
+from autograder.harness.calls import harness_name
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_CELLS = 1000
@@ -104,7 +105,7 @@ class AssignmentSpec:
                 requests.append(
                     Request(
                         cell.variable,
-                        case.harness,
+                        harness_name(case.harness),
                         case.payload,
                         group.trap_overflow,
                         group.time_limit,

@@ -28,7 +28,8 @@ from pathlib import Path
 
 from autograder.course.operations import REPOSITORY
 from autograder.grader.assignment import NotebookError, load_spec, read_notebook
-from autograder.grader.gradebook import GradebookWriter, atomic_write
+from autograder.grader.files import atomic_write
+from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.reports import write_outputs
 from autograder.grader.results import ERROR, StudentResult, error_result, grade_one
 from autograder.grader.sandbox import Limits, Sandbox
@@ -60,7 +61,12 @@ class BatchResult:
 
 
 @dataclass(frozen=True)
-class _Graded:
+class Graded:
+    """One student's result and what recording it needs: the parsed notebook (for the
+    formgrader's copy), the notebook's digest, whether the result was reused from an earlier
+    run, whether a file was submitted, the failed tries so far and the ``.try`` marker to remove.
+    """
+
     result: StudentResult
     notebook: dict | None
     digest: str
@@ -74,14 +80,15 @@ class _Stopped(Exception):
     """Grading was interrupted before this submission finished."""
 
 
-def _digest(data: bytes | None) -> str:
+def notebook_digest(data: bytes | None) -> str:
+    """The SHA-256 of a notebook's bytes (``""`` when there is no readable file)."""
     return hashlib.sha256(data).hexdigest() if data is not None else ""
 
 
 MAX_TRIES = 2
 
 
-def _load_saved(path: Path, fingerprint: str, digest: str) -> tuple[StudentResult | None, int]:
+def load_saved(path: Path, fingerprint: str, digest: str) -> tuple[StudentResult | None, int]:
     """A saved result still valid for this notebook and grader (``None`` if there is none or
     it should be retried), and how many tries have failed so far."""
     try:
@@ -119,7 +126,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     results_dir = options.out / "results"
     stop = threading.Event()
 
-    def run(submission: Submission, sandbox: Sandbox) -> _Graded:
+    def run(submission: Submission, sandbox: Sandbox) -> Graded:
         if stop.is_set():
             raise _Stopped
         try:
@@ -128,19 +135,19 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
             raise
         except Exception as error:  # the boundary: a grader bug must not stop the batch
             message = f"{type(error).__name__}: {str(error)[:300]}"
-            return _Graded(error_result(spec, submission, message), None, "", False, False, 1)
+            return Graded(error_result(spec, submission, message), None, "", False, False, 1)
 
-    def grade_or_reuse(submission: Submission, sandbox: Sandbox) -> _Graded:
+    def grade_or_reuse(submission: Submission, sandbox: Sandbox) -> Graded:
         try:
             data = submission.read()
         except NotebookError:
             data = None
-        digest = _digest(data)
-        saved, failed = _load_saved(
+        digest = notebook_digest(data)
+        saved, failed = load_saved(
             results_dir / f"{submission.student_id}.json", spec.fingerprint, digest
         )
         if saved is not None:
-            return _Graded(saved, _parsed(data), digest, True, data is not None, failed)
+            return Graded(saved, parsed(data), digest, True, data is not None, failed)
         marker = results_dir / f"{submission.student_id}.try"
         tries = _tries(marker, digest)
         if tries >= MAX_TRIES:
@@ -149,7 +156,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
                 f"tried again; delete {marker} to retry"
             )
             result = error_result(spec, submission, message)
-            return _Graded(result, None, digest, False, data is not None, MAX_TRIES)
+            return Graded(result, None, digest, False, data is not None, MAX_TRIES)
         atomic_write(marker, json.dumps({"notebook_sha256": digest, "tries": tries + 1}))
         try:
             result = grade_one(spec, submission, sandbox, data)
@@ -159,7 +166,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
             marker.unlink(missing_ok=True)  # interrupted, not crashed: no try is counted
             raise _Stopped
         failed = failed + 1 if result.status == ERROR else 0
-        return _Graded(result, _parsed(data), digest, False, data is not None, failed, marker)
+        return Graded(result, parsed(data), digest, False, data is not None, failed, marker)
 
     results: dict[str, StudentResult] = {}
     reused = 0
@@ -167,7 +174,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
         course_sandbox(options.limits, options.isolate, options.course_root) as sandbox,
         GradebookWriter(options.course_root, spec) as writer,
     ):
-        progress = _progress(len(found), options.progress)
+        progress = progress_bar(len(found), options.progress)
         pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
         pending = {pool.submit(run, submission, sandbox) for submission in found}
         try:
@@ -175,7 +182,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     graded = future.result()
-                    result = _record(writer, graded, results_dir)
+                    result = record(writer, graded, results_dir)
                     reused += graded.reused
                     results[result.student_id] = result
                     progress.update(1)
@@ -194,7 +201,7 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
 
 
-def _record(writer: GradebookWriter, graded: _Graded, results_dir: Path) -> StudentResult:
+def record(writer: GradebookWriter, graded: Graded, results_dir: Path) -> StudentResult:
     """Record one student in the gradebook and ``results/``; a failure to record becomes the
     student's ``error`` result (saved, so it is retried as errors are)."""
     result = graded.result
@@ -214,7 +221,7 @@ def _record(writer: GradebookWriter, graded: _Graded, results_dir: Path) -> Stud
             origin=result.origin,
             fingerprint=result.fingerprint,
         )
-        graded = _Graded(result, None, graded.digest, False, False, graded.failed + 1)
+        graded = Graded(result, None, graded.digest, False, False, graded.failed + 1)
     if not graded.reused:
         saved = {"notebook_sha256": graded.digest, "result": result.to_json()}
         saved["failed_tries"] = graded.failed
@@ -224,7 +231,8 @@ def _record(writer: GradebookWriter, graded: _Graded, results_dir: Path) -> Stud
     return result
 
 
-def _parsed(data: bytes | None) -> dict | None:
+def parsed(data: bytes | None) -> dict | None:
+    """The notebook parsed from its bytes, or ``None`` when it is missing or unreadable."""
     try:
         return read_notebook(data) if data is not None else None
     except NotebookError:
@@ -236,7 +244,8 @@ def course_sandbox(limits: Limits, isolate: bool, course_root: Path) -> Sandbox:
     return Sandbox(limits, isolate=isolate, hidden=(REPOSITORY, Path(course_root).resolve()))
 
 
-def _progress(total: int, enabled: bool):
+def progress_bar(total: int, enabled: bool):
+    """A progress bar over ``total`` students on stderr (a silent one unless ``enabled``)."""
     from tqdm import tqdm
 
     return tqdm(

@@ -46,13 +46,13 @@ from autograder.grader.assignment import (
 from autograder.grader.batch import (
     BatchOptions,
     BatchResult,
-    _digest,
-    _Graded,
-    _load_saved,
-    _parsed,
-    _progress,
-    _record,
+    Graded,
     course_sandbox,
+    load_saved,
+    notebook_digest,
+    parsed,
+    progress_bar,
+    record,
 )
 from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.reports import write_outputs
@@ -219,7 +219,7 @@ def _read(submission: Submission) -> _Item:
         data, problem = submission.read(), None
     except NotebookError as error:
         data, problem = None, str(error)
-    return _Item(submission, data, _digest(data), problem)
+    return _Item(submission, data, notebook_digest(data), problem)
 
 
 def grade_batch_distributed(
@@ -250,21 +250,19 @@ def grade_batch_distributed(
     client = connect(scheduler)
     try:
         with GradebookWriter(options.course_root, spec) as writer:
-            progress = _progress(len(found), options.progress)
+            progress = progress_bar(len(found), options.progress)
             queue: list[Submission] = []  # read again when sent: only tasks in flight are held
             for submission in found:
                 item = _read(submission)
                 path = results_dir / f"{submission.student_id}.json"
-                saved, failed[submission.student_id] = _load_saved(
+                saved, failed[submission.student_id] = load_saved(
                     path, spec.fingerprint, item.digest
                 )
                 if saved is None:
                     queue.append(submission)
                     continue
-                graded = _Graded(
-                    saved, _parsed(item.data), item.digest, True, item.data is not None
-                )
-                results[saved.student_id] = _record(writer, graded, results_dir)
+                graded = Graded(saved, parsed(item.data), item.digest, True, item.data is not None)
+                results[saved.student_id] = record(writer, graded, results_dir)
                 reused += 1
                 progress.update(1)
 
@@ -272,8 +270,8 @@ def grade_batch_distributed(
                 tries = failed.get(result.student_id, 0)
                 tries = tries + 1 if result.status == ERROR else 0
                 submitted = item.data is not None
-                graded = _Graded(result, _parsed(item.data), item.digest, False, submitted, tries)
-                results[result.student_id] = _record(writer, graded, results_dir)
+                graded = Graded(result, parsed(item.data), item.digest, False, submitted, tries)
+                results[result.student_id] = record(writer, graded, results_dir)
                 progress.update(1)
 
             def submit(submission: Submission):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 import warnings
 from pathlib import Path
@@ -20,20 +19,13 @@ from typing import Any
 
 from autograder.course.operations import nbgrader, put_tools_on_path
 from autograder.grader.assignment import AssignmentSpec, cell_source, grade_id, nbgrader_metadata
+from autograder.grader.files import atomic_write
 from autograder.grader.inert import inert_markdown, plain_text
 from autograder.grader.results import ERROR, StudentResult
 from autograder.grader.submissions import read_regular
 
 # nbgrader writes a 32-character secret beside each submission; more is not a secret of its.
 MAX_SECRET_BYTES = 1024
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 class GradebookWriter:

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 from autograder.grader.assignment import AssignmentSpec
-from autograder.grader.gradebook import atomic_write
+from autograder.grader.files import atomic_write
 from autograder.grader.inert import capped, one_line, plain_text, spreadsheet_cell
 from autograder.grader.results import ERROR, GRADED, NOT_GRADED, TAMPERED, StudentResult
 

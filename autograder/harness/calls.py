@@ -2,26 +2,12 @@
 
 Every harness has the signature ``harness(obj, payload, *, trap_overflow, time_limit) -> Outcome``
 and never lets an exception, a warning or printed output escape: whatever the student's code does
-is recorded in the outcome. An outcome is a dict of plain data with a ``status`` key:
+is recorded in the outcome (:mod:`autograder.harness.outcome` lists its fields). The generic
+harnesses are :func:`call` and :func:`value`; an assignment's drivers
+(:mod:`autograder.harness.drivers`) are harnesses too. A case names its harness by reference; a
+request to the sandbox carries :func:`harness_name` and the worker finds it with :func:`resolve`.
 
-``"returned"``
-    ``value`` (plain data, see :func:`to_plain`) and ``type`` (the returned object's type name).
-``"raised"``
-    ``exc_type``, ``message`` and ``where`` (the student's line that raised).
-``"overflow"``
-    a floating-point overflow trapped under ``np.errstate(over="raise")``; ``message``, ``where``
-    and ``silenced`` (the student's code had asked NumPy to ignore or merely warn about overflow,
-    see :func:`overflow_trap`).
-``"timeout"``
-    the call ran longer than ``time_limit`` seconds.
-``"bad_return"``
-    the returned object cannot be turned into plain data; ``type`` names it.
-
-Every outcome also has ``mutated`` (an input array was changed in place), ``warnings`` (the
-warning messages emitted), ``stdout`` (the first characters printed) and ``seconds``.
-
-This module never imports :mod:`solutions`: it is the half that may later run beside untrusted
-code in another process.
+This module never imports :mod:`solutions`: it is the half that runs beside untrusted code.
 """
 
 from __future__ import annotations
@@ -41,30 +27,32 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness.outcome import Outcome
+from autograder.harness.outcome import (
+    BAD_RETURN,
+    OVERFLOW,
+    RAISED,
+    RETURNED,
+    TIMEOUT,
+    Outcome,
+    raised,
+)
 
 Harness = Callable[..., Outcome]
-HARNESSES: dict[str, Harness] = {}
 MAX_CAPTURED_CHARS = 2000
+DRIVERS = "autograder.harness.drivers."
 
 
-def harness(name: str) -> Callable[[Harness], Harness]:
-    """Register a harness function under ``name``."""
-
-    def register(function: Harness) -> Harness:
-        HARNESSES[name] = function
-        return function
-
-    return register
+def harness_name(harness: Harness) -> str:
+    """How a request names ``harness`` across the channel: ``"<module>:<function>"``."""
+    return f"{harness.__module__}:{harness.__qualname__}"
 
 
 def resolve(name: str) -> Harness:
-    """The harness called ``name``: a generic one (``"call"``, ``"value"``) or an
-    assignment's driver written ``"autograder.harness.drivers.<module>:<function>"``."""
-    if name in HARNESSES:
-        return HARNESSES[name]
+    """The harness a request names (see :func:`harness_name`): :func:`call`, :func:`value` or
+    a function of an assignment's driver module; ``ValueError`` for any other name."""
     module_name, _, function_name = name.partition(":")
-    if not module_name.startswith("autograder.harness.drivers.") or not function_name:
+    known = module_name == __name__ or module_name.startswith(DRIVERS)
+    if not known or not function_name.isidentifier():
         raise ValueError(f"unknown harness {name!r}")
     return getattr(importlib.import_module(module_name), function_name)
 
@@ -157,6 +145,11 @@ def to_plain(value: Any, depth: int = 0) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def not_callable(obj: Any, what: str = "a function") -> Outcome:
+    """The outcome for a graded name that is not ``what`` (a function, a class) at all."""
+    return raised("TypeError", f"expected {what}, got {type_name(obj)}")
+
+
 def type_name(value: Any) -> str:
     """The name used in feedback for a value's type (``numpy.float32``, ``ndarray``, ``float``)."""
     kind = type(value)
@@ -178,7 +171,7 @@ def _student_line(tb) -> str:
     return f"in {frame.name}, line {frame.lineno}: {code}" if code else f"in {frame.name}"
 
 
-def _same(before: Any, after: Any) -> bool:
+def same(before: Any, after: Any) -> bool:
     """Whether an argument is unchanged (arrays compared bitwise-equal, NaN equal to NaN)."""
     if isinstance(before, np.ndarray):
         return (
@@ -191,7 +184,7 @@ def _same(before: Any, after: Any) -> bool:
         return (
             isinstance(after, list | tuple)
             and len(before) == len(after)
-            and all(_same(b, a) for b, a in zip(before, after, strict=True))
+            and all(same(b, a) for b, a in zip(before, after, strict=True))
         )
     return True
 
@@ -248,7 +241,7 @@ def run_protected(
     module docstring (without ``value``) and ``result`` is what the call returned (``None``
     unless the status is ``"returned"``).
     """
-    outcome: Outcome = {"status": "returned"}
+    outcome: Outcome = {"status": RETURNED}
     result = None
     trap = overflow_trap() if trap_overflow else contextlib.nullcontext({"silenced": False})
     start = time.perf_counter()
@@ -257,20 +250,20 @@ def run_protected(
             with time_limit(time_limit_s), trap as trapped:
                 result = function()
         except CallTimeout:
-            outcome = {"status": "timeout", "message": f"did not finish within {time_limit_s:g} s"}
+            outcome = {"status": TIMEOUT, "message": f"did not finish within {time_limit_s:g} s"}
         except FloatingPointError as error:
-            status = "overflow" if trap_overflow and "overflow" in str(error) else "raised"
+            status = OVERFLOW if trap_overflow and "overflow" in str(error) else RAISED
             outcome = {
                 "status": status,
                 "exc_type": "FloatingPointError",
                 "message": str(error),
                 "where": _student_line(error.__traceback__),
             }
-            if status == "overflow":
+            if status == OVERFLOW:
                 outcome["silenced"] = trapped["silenced"]
         except (Exception, KeyboardInterrupt, SystemExit) as error:  # the student's failure
             outcome = {
-                "status": "raised",
+                "status": RAISED,
                 "exc_type": type(error).__name__,
                 "message": str(error)[:MAX_CAPTURED_CHARS],
                 "where": _student_line(error.__traceback__),
@@ -285,17 +278,16 @@ def run_protected(
 
 def record_return(outcome: Outcome, result: Any) -> Outcome:
     """Add ``value`` and ``type`` for a returned result (or mark it ``bad_return``)."""
-    if outcome["status"] != "returned":
+    if outcome["status"] != RETURNED:
         return outcome
     outcome["type"] = type_name(result)
     try:
         outcome["value"] = to_plain(result)
     except (TypeError, ValueError, RuntimeError):
-        outcome["status"] = "bad_return"
+        outcome["status"] = BAD_RETURN
     return outcome
 
 
-@harness("call")
 def call(obj: Any, payload: dict[str, Any], *, trap_overflow: bool, time_limit: float) -> Outcome:
     """Call ``obj(*args, **kwargs)`` on copies of the payload's arguments and record the result.
 
@@ -311,26 +303,16 @@ def call(obj: Any, payload: dict[str, Any], *, trap_overflow: bool, time_limit: 
     for index in payload.get("iterate", []):
         passed[index] = (chunk for chunk in call_args[index])
     if not callable(obj):
-        return {
-            "status": "raised",
-            "exc_type": "TypeError",
-            "message": f"expected a function, got {type_name(obj)}",
-            "where": "",
-            "mutated": False,
-            "warnings": [],
-            "stdout": "",
-            "seconds": 0.0,
-        }
+        return not_callable(obj)
     outcome, result = run_protected(
         lambda: obj(*passed, **call_kwargs), trap_overflow=trap_overflow, time_limit_s=time_limit
     )
-    outcome["mutated"] = not (_same(args, call_args) and _same(kwargs, call_kwargs))
+    outcome["mutated"] = not (same(args, call_args) and same(kwargs, call_kwargs))
     return record_return(outcome, result)
 
 
-@harness("value")
 def value(obj: Any, payload: dict[str, Any], *, trap_overflow: bool, time_limit: float) -> Outcome:
     """Record a plain value the student set (a multiple-choice answer)."""
-    outcome: Outcome = {"status": "returned", "mutated": False, "warnings": [], "stdout": ""}
+    outcome: Outcome = {"status": RETURNED, "mutated": False, "warnings": [], "stdout": ""}
     outcome["seconds"] = 0.0
     return record_return(outcome, obj)

@@ -32,3 +32,19 @@ Outcome = dict[str, Any]
 RETURNED, RAISED, OVERFLOW, TIMEOUT = "returned", "raised", "overflow", "timeout"
 BAD_RETURN, NOT_RUN = "bad_return", "not_run"
 STATUSES = (RETURNED, RAISED, OVERFLOW, TIMEOUT, BAD_RETURN, NOT_RUN)
+
+
+def raised(exc_type: str, message: str, where: str = "") -> Outcome:
+    """A ``raised`` outcome for a call that failed before or around the student's code (no
+    output, no warnings, nothing mutated, no time counted), e.g. a graded name that is not
+    a function or not defined."""
+    return {
+        "status": RAISED,
+        "exc_type": exc_type,
+        "message": message,
+        "where": where,
+        "mutated": False,
+        "warnings": [],
+        "stdout": "",
+        "seconds": 0.0,
+    }

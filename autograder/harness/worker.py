@@ -1,8 +1,8 @@
 """The program that runs a student's notebook code inside the sandbox (the untrusted side).
 
-Started by :mod:`autograder.grader.sandbox` as ``python -I worker.py`` with a copy of the harness
-code beside it (never the checks, the solutions or the course files). It reads one job, a JSON
-object, from standard input::
+Started by :mod:`autograder.grader.sandbox` as ``python -I autograder/harness/worker.py`` in a
+copy of the harness folder (never the checks, the solutions or the course files). It reads one
+job, a JSON object, from standard input::
 
     {"cells": [[cell_number, source], ...], "requests": [...], "skip_requests": [...],
      "cell_timeout": seconds, "limits": {...}, "uid": int or null, "channel_fd": int}
@@ -103,16 +103,12 @@ def run_request(namespace: dict, index: int, request: dict) -> None:
     """Drive the student's object with one harness request and send the outcome."""
     from autograder.harness import wire
     from autograder.harness.calls import resolve
+    from autograder.harness.outcome import raised
 
     send({"event": "call", "request": index})
     variable = request["variable"]
     if variable not in namespace:
-        outcome = {
-            "status": "raised",
-            "exc_type": "NameError",
-            "message": f"name {variable!r} is not defined",
-            "where": "",
-        }
+        outcome = raised("NameError", f"name {variable!r} is not defined")
     else:
         try:
             harness = resolve(request["harness"])
@@ -123,12 +119,7 @@ def run_request(namespace: dict, index: int, request: dict) -> None:
                 time_limit=request["time_limit"],
             )
         except BaseException as failure:  # the harness itself was broken by the student
-            outcome = {
-                "status": "raised",
-                "exc_type": type(failure).__name__,
-                "message": str(failure)[:500],
-                "where": "",
-            }
+            outcome = raised(type(failure).__name__, str(failure)[:500])
     try:
         send({"event": "outcome", "request": index, "outcome": outcome})
     except (ValueError, TypeError) as failure:

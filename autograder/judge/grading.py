@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.harness.calls import quiet, resolve
+from autograder.harness.calls import quiet
 from autograder.judge import sections
 from autograder.judge.compare import Problem, kind_of
 from autograder.judge.feedback import conduct_note, failure_message, hint_for
@@ -55,7 +55,7 @@ class Report:
 
 def run_harness(case: Case, group: Group, obj: Any) -> Outcome:
     """Run the case's harness on the student's object (the untrusted half)."""
-    return resolve(case.harness)(
+    return case.harness(
         obj, case.payload, trap_overflow=group.trap_overflow, time_limit=group.time_limit
     )
 

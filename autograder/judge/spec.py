@@ -2,8 +2,7 @@
 
 A case has two halves that never need to share a process:
 
-* the **harness** (named by :attr:`Case.harness`, looked up in :mod:`autograder.harness.calls`)
-drives the
+* the **harness** (:attr:`Case.harness`, a function of :mod:`autograder.harness`) drives the
   student's object with the case's plain-data :attr:`Case.payload` and returns an *outcome*: a dict
   of plain data (numbers, strings, arrays, lists and dicts of those);
 * the **verdict** (:attr:`Case.verdict`) compares that outcome with the reference and returns
@@ -19,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograder.harness.calls import Harness, call
 from autograder.harness.outcome import Outcome
 
 Verdict = Callable[["Case", Outcome], str | None]
@@ -33,17 +33,21 @@ class Case:
     label
         How the input is shown in feedback, e.g. ``"x = [1000.0, 1001.0, 999.0]"``.
     payload
-        Plain data handed to the harness (for the ``call`` harness: ``args`` and ``kwargs``).
+        Plain data handed to the harness (for :func:`~autograder.harness.calls.call`: ``args``
+        and ``kwargs``).
     verdict
         Judges the harness's outcome; returns ``None`` or the failure in the book's words.
     harness
-        Name of the harness in :data:`autograder.harness.calls.HARNESSES`.
+        The function that drives the student's object:
+        :func:`~autograder.harness.calls.call` (the default),
+        :func:`~autograder.harness.calls.value` or a function of an assignment's module in
+        :mod:`autograder.harness.drivers`.
     """
 
     label: str
     payload: dict[str, Any]
     verdict: Verdict
-    harness: str = "call"
+    harness: Harness = call
 
 
 @dataclass(frozen=True, kw_only=True)

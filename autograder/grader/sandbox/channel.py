@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from autograder.harness import wire
-from autograder.judge.spec import Outcome
+from autograder.harness.outcome import BAD_RETURN, NOT_RUN, STATUSES, Outcome
 
-STATUSES = ("returned", "raised", "overflow", "timeout", "bad_return", "not_run")
 TEXT_FIELDS = ("message", "where", "type", "stdout")
 EVENT_KEYS = {
     "cell": {"event", "cell"},
@@ -64,7 +63,7 @@ def sanitize(raw: Any) -> Outcome:
     kept as decoded plain data, which the verdicts check for shape and type.
     """
     if not isinstance(raw, dict) or raw.get("status") not in STATUSES:
-        return {"status": "not_run", "message": "the notebook's process sent a malformed result"}
+        return {"status": NOT_RUN, "message": "the notebook's process sent a malformed result"}
 
     def text(key: str) -> str:
         value = raw.get(key, "")
@@ -179,7 +178,7 @@ class Channel:
             self.outcomes[number] = sanitize(event["outcome"])
             self.current = None
         elif kind == "unsendable":
-            unsent = {"status": "bad_return", "type": "", "message": event["reason"]}
+            unsent = {"status": BAD_RETURN, "type": "", "message": event["reason"]}
             self.outcomes[number] = sanitize(unsent)
             self.current = None
         else:

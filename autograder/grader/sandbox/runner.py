@@ -49,7 +49,7 @@ from autograder.grader.sandbox.channel import Channel, ChannelLimits
 from autograder.grader.sandbox.seccomp import SeccompUnavailable, filter_program
 from autograder.grader.sandbox.watchdog import MemoryWatchdog, Usage
 from autograder.harness import wire
-from autograder.judge.spec import Outcome
+from autograder.harness.outcome import NOT_RUN, Outcome
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"  # copied whole into the sandbox
 MAX_RUNS = 12
@@ -418,7 +418,7 @@ class Sandbox:
         for index in range(len(requests)):
             if index not in report.outcomes:
                 message = lost.get(index, f"was never run: {reason}")
-                report.outcomes[index] = {"status": "not_run", "message": message}
+                report.outcomes[index] = {"status": NOT_RUN, "message": message}
         return report
 
     @staticmethod

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness.calls import run_protected, to_plain, type_name
-from autograder.harness.outcome import Outcome
+from autograder.harness.calls import not_callable, run_protected, to_plain, type_name
+from autograder.harness.outcome import BAD_RETURN, RETURNED, Outcome
 
 
 def torch_cross_entropy(
@@ -23,13 +23,12 @@ def torch_cross_entropy(
 ) -> Outcome:
     """Run ``obj(logits, targets)`` on fresh tensors and record the loss and its gradient.
 
-    Outcome keys besides the harness's status fields: ``is_tensor``, ``type``, ``value`` (the loss
-    as float64, a 0-d array, or what :func:`~autograder.harness.calls.to_plain` makes of a
-    non-tensor),
-    ``dtype`` and ``shape`` of a returned tensor, ``attached`` (it has a ``grad_fn``), ``backward``
-    (``"ok"``, ``"not attached"`` or the exception raised by ``backward()``) and ``grad`` (the
-    logits' gradient as float64, or ``None``). ``mutated`` is True when the function changed the
-    logits or the targets in place.
+    Outcome keys besides the harness's status fields: ``is_tensor``, ``type``, ``value`` (the
+    loss as float64, a 0-d array, or what :func:`~autograder.harness.calls.to_plain` makes of a
+    non-tensor), ``dtype`` and ``shape`` of a returned tensor, ``attached`` (it has a
+    ``grad_fn``), ``backward`` (``"ok"``, ``"not attached"`` or the exception raised by
+    ``backward()``) and ``grad`` (the logits' gradient as float64, or ``None``). ``mutated`` is
+    True when the function changed the logits or the targets in place.
     """
     import torch
 
@@ -39,16 +38,7 @@ def torch_cross_entropy(
     logits = torch.tensor(original, dtype=dtype, requires_grad=True)
     targets = torch.tensor(targets_np, dtype=torch.int64)
     if not callable(obj):
-        return {
-            "status": "raised",
-            "exc_type": "TypeError",
-            "message": f"expected a function, got {type_name(obj)}",
-            "where": "",
-            "mutated": False,
-            "warnings": [],
-            "stdout": "",
-            "seconds": 0.0,
-        }
+        return not_callable(obj)
     outcome, result = run_protected(
         lambda: obj(logits, targets), trap_overflow=trap_overflow, time_limit_s=time_limit
     )
@@ -57,7 +47,7 @@ def torch_cross_entropy(
             np.array_equal(logits.detach().double().numpy(), original.astype(dtype_np(dtype)))
             and np.array_equal(targets.numpy(), targets_np)
         )
-    if outcome["status"] != "returned":
+    if outcome["status"] != RETURNED:
         return outcome
     outcome["type"] = type_name(result)
     outcome["is_tensor"] = isinstance(result, torch.Tensor)
@@ -66,7 +56,7 @@ def torch_cross_entropy(
         try:
             outcome["value"] = to_plain(result)
         except (TypeError, ValueError, RuntimeError):
-            outcome["status"] = "bad_return"
+            outcome["status"] = BAD_RETURN
         outcome["backward"] = "not a tensor"
         outcome["attached"] = False
         return outcome
@@ -87,7 +77,7 @@ def torch_cross_entropy(
     back, _ = run_protected(
         lambda: result.backward(), trap_overflow=trap_overflow, time_limit_s=time_limit
     )
-    if back["status"] != "returned":
+    if back["status"] != RETURNED:
         outcome["backward"] = f"{back.get('exc_type', back['status'])}: {back.get('message', '')}"
         return outcome
     outcome["warnings"] = outcome["warnings"] + back["warnings"]

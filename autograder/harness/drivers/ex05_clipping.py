@@ -20,23 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness.calls import _same, record_return, run_protected, type_name
-from autograder.harness.outcome import Outcome
+from autograder.harness.calls import not_callable, record_return, run_protected, same
+from autograder.harness.outcome import RETURNED, Outcome
 
 MAX_LOGGED_CALLS = 10_000
-
-
-def _not_callable(obj: Any) -> Outcome:
-    return {
-        "status": "raised",
-        "exc_type": "TypeError",
-        "message": f"expected a function, got {type_name(obj)}",
-        "where": "",
-        "mutated": False,
-        "warnings": [],
-        "stdout": "",
-        "seconds": 0.0,
-    }
 
 
 def _arrays_in(value: Any, depth: int = 0) -> list[np.ndarray]:
@@ -64,17 +51,17 @@ def fresh_arrays(
     passed = [g.copy() for g in grads]
     call_args, call_kwargs = copy.deepcopy(args), copy.deepcopy(kwargs)
     if not callable(obj):
-        return _not_callable(obj)
+        return not_callable(obj)
     outcome, result = run_protected(
         lambda: obj(passed, *call_args, **call_kwargs),
         trap_overflow=trap_overflow,
         time_limit_s=time_limit,
     )
     outcome["mutated"] = not (
-        _same(grads, passed) and _same(args, call_args) and _same(kwargs, call_kwargs)
+        same(grads, passed) and same(args, call_args) and same(kwargs, call_kwargs)
     )
     outcome["aliased"] = False
-    if outcome["status"] == "returned":
+    if outcome["status"] == RETURNED:
         returned = _arrays_in(result)
         outcome["aliased"] = any(
             np.shares_memory(r, p) for r in returned for p in passed if r.size and p.size
@@ -133,7 +120,7 @@ def sgd_run(
 
     kwargs = {"max_norm": payload["max_norm"]} if "max_norm" in payload else {}
     if not callable(obj):
-        return _not_callable(obj)
+        return not_callable(obj)
     outcome, result = run_protected(
         lambda: obj(grad_fn, passed_theta, payload["lr"], payload["n_steps"], **kwargs),
         trap_overflow=trap_overflow,

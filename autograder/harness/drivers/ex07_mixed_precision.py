@@ -12,21 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from autograder.harness.calls import run_protected, to_plain, type_name
+from autograder.harness.calls import not_callable, run_protected, to_plain, type_name
 from autograder.harness.outcome import Outcome
-
-
-def _not_callable(obj: Any, what: str) -> Outcome:
-    return {
-        "status": "raised",
-        "exc_type": "TypeError",
-        "message": f"expected {what}, got {type_name(obj)}",
-        "where": "",
-        "mutated": False,
-        "warnings": [],
-        "stdout": "",
-        "seconds": 0.0,
-    }
 
 
 def _plain_or_repr(value: Any) -> Any:
@@ -51,7 +38,7 @@ def loss_scaler(
     done before an exception. ``mutated`` is True when ``unscale`` changed its input arrays.
     """
     if not callable(obj):
-        return _not_callable(obj, "a class")
+        return not_callable(obj, "a class")
     init = dict(payload.get("init", {}))
     events = payload["events"]
     log: list[dict[str, Any]] = []
@@ -128,7 +115,7 @@ def train_step(
     import torch
 
     if not callable(obj):
-        return _not_callable(obj, "a function")
+        return not_callable(obj, "a function")
     seed = int(payload["seed"])
     n_in, n_hidden, n_out = payload.get("sizes", [8, 16, 4])
     generator = torch.Generator().manual_seed(seed)

@@ -15,9 +15,11 @@ import pytest
 
 from autograder.grader.sandbox import Limits, Request, Sandbox
 from autograder.grader.sandbox.watchdog import measure, parent_pids
+from autograder.harness.calls import call, harness_name
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed")
 
+CALL = harness_name(call)  # how a request names the generic harness
 MB = 2**20
 LIMITS = Limits(timeout=40, memory_mb=256, tmp_mb=64)  # time for 300 000 files on a busy machine
 BUDGET = LIMITS.budget_mb  # 320 MB: 256 MB resident for all processes, 64 MB of /tmp
@@ -115,7 +117,7 @@ class Sampler:
 def test_no_route_holds_more_than_the_budget_for_long():
     cells = [(number, source) for number, source in enumerate(ATTACKS.values(), start=1)]
     cells.append((len(cells) + 1, "def f(x):\n    return x + 1"))
-    requests = [Request("f", "call", {"args": [1]}, False, 5.0, 0)]
+    requests = [Request("f", CALL, {"args": [1]}, False, 5.0, 0)]
     with Sandbox(LIMITS) as sandbox, Sampler() as sampler:
         report = sandbox.execute(cells, requests)
     errors = dict(zip(ATTACKS, (report.cell_errors.get(n) or "" for n, _ in cells), strict=False))

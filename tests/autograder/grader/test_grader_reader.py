@@ -290,7 +290,7 @@ def test_a_student_the_grader_keeps_failing_on_is_recorded_not_retried_forever(
     out = tmp_path / "out"
     results = out / "results"
     results.mkdir(parents=True)
-    digest = batch._digest(SOURCE)
+    digest = batch.notebook_digest(SOURCE)
     # a run died twice while grading bob (killed for memory, say)
     (results / "bob.try").write_text(json.dumps({"notebook_sha256": digest, "tries": 2}))
     calls = []

@@ -24,8 +24,10 @@ from autograder.grader.sandbox import Limits, Request, Sandbox
 from autograder.grader.sandbox.channel import sanitize
 from autograder.grader.submissions import find_submissions
 from autograder.harness import wire
-from autograder.harness.calls import to_plain
+from autograder.harness.calls import call, harness_name, to_plain
 from autograder.judge import compare
+
+CALL = harness_name(call)  # how a request names the generic harness
 
 HAS_BWRAP = shutil.which("bwrap") is not None
 
@@ -271,7 +273,7 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
         (5, "def f(x):\n    return np.exp(x)"),
         (6, "open('/tmp/scratch', 'w').write('private tmp is writable')"),
     ]
-    requests = [Request("f", "call", {"args": [np.array([0.0, 1.0])]}, False, 5.0, 0)]
+    requests = [Request("f", CALL, {"args": [np.array([0.0, 1.0])]}, False, 5.0, 0)]
     with Sandbox(Limits(timeout=10), hidden=(REPOSITORY, COURSE_ROOT)) as sandbox:
         report = sandbox.execute(cells, requests)
     assert report.cell_errors[2].startswith("FileNotFoundError")
@@ -288,7 +290,7 @@ def test_sandbox_hides_the_course_and_the_network(tmp_path):
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
 def test_a_dying_cell_is_skipped_and_the_rest_still_runs():
     cells = [(1, "import os\nos._exit(1)"), (2, "def f(x):\n    return 2 * x")]
-    requests = [Request("f", "call", {"args": [1.5]}, False, 5.0, 0)]
+    requests = [Request("f", CALL, {"args": [1.5]}, False, 5.0, 0)]
     with Sandbox(Limits(timeout=10)) as sandbox:
         report = sandbox.execute(cells, requests, {1: 'the cell after "intro"'})
     assert report.outcomes[0]["status"] == "returned", report
@@ -312,7 +314,7 @@ def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
         ),
         (2, "def f(x):\n    return 0"),
     ]
-    requests = [Request("f", "call", {"args": [1.5]}, False, 5.0, 0)]
+    requests = [Request("f", CALL, {"args": [1.5]}, False, 5.0, 0)]
     with Sandbox(Limits(timeout=10)) as sandbox:
         report = sandbox.execute(cells, requests)
     assert report.tampering == ["the channel carried a `call` event for request 0 while cell 1 ran"]
@@ -360,7 +362,8 @@ def test_a_python_installed_under_tmp_runs_in_the_sandbox(tmp_path):
         "from autograder.grader.sandbox import Limits, Request, Sandbox\n"
         "with Sandbox(Limits(timeout=10)) as sandbox:\n"
         "    report = sandbox.execute([(1, 'def f(x):\\n    return x + 1')],\n"
-        "                             [Request('f', 'call', {'args': [1]}, False, 5.0, 0)])\n"
+        "                             [Request('f', 'autograder.harness.calls:call',\n"
+        "                                      {'args': [1]}, False, 5.0, 0)])\n"
         "print(report.outcomes[0]['value'])\n"
     )
     done = subprocess.run(
@@ -397,7 +400,7 @@ def test_all_runs_of_a_submission_together_stop_at_one_deadline(monkeypatch):
 
     monkeypatch.setattr(sandbox_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     cells = [(n, "import time; time.sleep(30)") for n in range(1, 30)]
-    requests = [Request("f", "call", {}, False, 1.0, 0)]
+    requests = [Request("f", CALL, {}, False, 1.0, 0)]
     run = limits.run_seconds
     with Sandbox(limits, isolate=False) as sandbox:
         for spend in (run, 0.7 * run):
