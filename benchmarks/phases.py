@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -71,22 +72,26 @@ def phase_breakdown(
         lambda: course_sandbox(limits, True, course).close(), repeats
     )
     with course_sandbox(limits, True, course) as sandbox:
-        bwrap = sandbox._bwrap_command()
         python = [sys.executable, "-I", "-c"]
 
+        def sandboxed(command: list[str], **options) -> subprocess.CompletedProcess:
+            """Run ``command`` in this sandbox (bwrap reads a fresh seccomp pipe each time)."""
+            rules = sandbox.seccomp_fd()
+            try:
+                bwrap = sandbox.bwrap_command(rules)
+                return subprocess.run([*bwrap, *command], check=True, pass_fds=(rules,), **options)
+            finally:
+                os.close(rules)
+
         def run(*command: str) -> float:
-            return _median(lambda: subprocess.run([*bwrap, *command], check=True), repeats)
+            return _median(lambda: sandboxed(list(command)), repeats)
 
         def cpu(imports: str) -> float:
             """CPU seconds the sandboxed interpreter itself spent (``os.times`` at its exit):
             unlike wall time, hardly disturbed by other jobs on the machine."""
             code = f"{imports}\nimport os\nt = os.times()\nprint(t.user + t.system)"
             return statistics.median(
-                float(
-                    subprocess.run(
-                        [*bwrap, *python, code], capture_output=True, text=True, check=True
-                    ).stdout
-                )
+                float(sandboxed([*python, code], capture_output=True, text=True).stdout)
                 for _ in range(repeats)
             )
 

@@ -849,7 +849,7 @@ def test_refuses_without_bubblewrap_unless_told(released, tmp_path, monkeypatch,
     course = copy_course(tmp_path / "course")
     real_which = shutil.which
     monkeypatch.setattr(
-        autograder.grader.sandbox.runner.shutil,
+        autograder.grader.sandbox.policy.shutil,
         "which",
         lambda name: None if name == "bwrap" else real_which(name),
     )

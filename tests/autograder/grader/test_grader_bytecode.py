@@ -29,10 +29,10 @@ def test_sandboxed_runs_load_the_harness_from_precompiled_bytecode():
             "import sys; sys.path.insert(0, '/grader'); "
             "import autograder.harness.calls, autograder.harness.wire"
         )
-        rules = sandbox._seccomp_fd()  # bwrap reads the seccomp program from this descriptor
+        rules = sandbox.seccomp_fd()  # bwrap reads the seccomp program from this descriptor
         try:
             done = subprocess.run(
-                [*sandbox._bwrap_command(rules), sys.executable, "-I", "-v", "-c", code],
+                [*sandbox.bwrap_command(rules), sys.executable, "-I", "-v", "-c", code],
                 capture_output=True,
                 text=True,
                 timeout=120,

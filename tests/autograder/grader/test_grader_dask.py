@@ -298,7 +298,7 @@ def test_a_worker_refuses_without_the_sandbox_or_with_other_grading_code(monkeyp
     import autograder.grader.sandbox
 
     monkeypatch.setattr(distributed, "_sandboxes", {})
-    monkeypatch.setattr(autograder.grader.sandbox.runner.shutil, "which", lambda name: None)
+    monkeypatch.setattr(autograder.grader.sandbox.policy.shutil, "which", lambda name: None)
     with pytest.raises(SandboxUnavailable, match="bubblewrap"):
         distributed.grade_task(task)
 

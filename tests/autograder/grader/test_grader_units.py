@@ -378,7 +378,7 @@ def test_all_runs_of_a_submission_together_stop_at_one_deadline(monkeypatch):
     so all runs together take :attr:`Limits.total_seconds`, the last one cut short."""
     from types import SimpleNamespace
 
-    from autograder.grader.sandbox import runner as sandbox_module
+    from autograder.grader.sandbox import restarts
     from autograder.grader.sandbox.watchdog import Usage
 
     limits = Limits(timeout=1)
@@ -395,10 +395,10 @@ def test_all_runs_of_a_submission_together_stop_at_one_deadline(monkeypatch):
             channel=channel, seconds=seconds, killed_for_time=seconds <= spend,
             over_budget=None, returncode=-9, peak=Usage(), output="",
         )  # fmt: skip
-        endings.append(sandbox._ending(attempt))
+        endings.append(restarts.ending(attempt, limits))
         return attempt
 
-    monkeypatch.setattr(sandbox_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    monkeypatch.setattr(restarts, "time", SimpleNamespace(monotonic=lambda: clock[0]))
     cells = [(n, "import time; time.sleep(30)") for n in range(1, 30)]
     requests = [Request("f", CALL, {}, False, 1.0, 0)]
     run = limits.run_seconds
