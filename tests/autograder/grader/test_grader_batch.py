@@ -202,8 +202,8 @@ def fake(obj, payload, **kwargs):
     return {"status": "returned", "value": 0.0, "type": "float", "mutated": False,
             "warnings": [], "stdout": "", "seconds": 0.0}
 
-h.HARNESSES["call"] = fake
-h.HARNESSES["value"] = lambda obj, payload, **kwargs: dict(fake(obj, payload), value="z")
+h.call = fake
+h.value = lambda obj, payload, **kwargs: dict(fake(obj, payload), value="z")
 h.resolve = lambda name: fake
 """,
 }
@@ -317,7 +317,7 @@ for fd in range(3, 20):
 """,
     "giant_outcome": """
 import autograder.harness.calls as h
-h.HARNESSES["call"] = lambda obj, payload, **kwargs: {"status": "returned", "value": "x" * 2**25}
+h.call = lambda obj, payload, **kwargs: {"status": "returned", "value": "x" * 2**25}
 """,
 }
 HOSTILE_MARKDOWN = [
