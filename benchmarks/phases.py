@@ -22,8 +22,8 @@ from autograder.checks import get_check
 from autograder.grader.assignment import load_spec, read_notebook, student_cells
 from autograder.grader.batch import course_sandbox
 from autograder.grader.gradebook import GradebookWriter, atomic_write
-from autograder.grader.results import grade_submission
 from autograder.grader.sandbox import Limits
+from autograder.grader.student import grade_submission
 from autograder.grader.submissions import Submission
 from autograder.judge.grading import judge_group
 

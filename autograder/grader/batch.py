@@ -31,8 +31,9 @@ from autograder.grader.assignment import NotebookError, load_spec, read_notebook
 from autograder.grader.files import atomic_write
 from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.reports import write_outputs
-from autograder.grader.results import ERROR, StudentResult, error_result, grade_one
+from autograder.grader.results import ERROR, StudentResult
 from autograder.grader.sandbox import Limits, Sandbox
+from autograder.grader.student import error_result, grade_one
 from autograder.grader.submissions import Submission, find_submissions
 
 

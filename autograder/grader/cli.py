@@ -185,7 +185,7 @@ def _grade(args: argparse.Namespace, limits: Limits) -> int:
 def _check(args: argparse.Namespace, limits: Limits) -> int:
     from autograder.grader.batch import course_sandbox
     from autograder.grader.reports import terminal_report
-    from autograder.grader.results import grade_one
+    from autograder.grader.student import grade_one
 
     if not args.notebook.is_file():
         raise FileNotFoundError(f"no notebook {args.notebook}")

@@ -56,14 +56,9 @@ from autograder.grader.batch import (
 )
 from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.reports import write_outputs
-from autograder.grader.results import (
-    ERROR,
-    StudentResult,
-    error_result,
-    grade_one,
-    not_graded_result,
-)
+from autograder.grader.results import ERROR, StudentResult
 from autograder.grader.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grader.student import error_result, grade_one, not_graded_result
 from autograder.grader.submissions import Submission, find_submissions
 
 LOCAL = "local:"

@@ -17,6 +17,7 @@ from autograder.grader.assignment import AssignmentSpec
 from autograder.grader.files import atomic_write
 from autograder.grader.inert import capped, one_line, plain_text, spreadsheet_cell
 from autograder.grader.results import ERROR, GRADED, NOT_GRADED, TAMPERED, StudentResult
+from autograder.judge.grading import result_lines
 
 CSV_COLUMNS = ("student_id", "score", "max_score", "status", "reason")
 MAX_REASON_CHARS = 2000  # per CSV row and per summary line
@@ -132,10 +133,9 @@ def terminal_report(spec: AssignmentSpec, result: StudentResult) -> str:
     ]
     lines += [f"  note: {one_line(capped(reason, MAX_REASON_CHARS))}" for reason in result.reasons]
     for cell in result.cells:
-        mark = "pass" if cell.passed else "FAIL"
-        lines.append(f"  [{mark}] {cell.name} / {cell.group} ({cell.score:g}/{cell.points:g})")
         feedback = capped(cell.feedback, MAX_FEEDBACK_CHARS)
-        lines += ["      " + one_line(line) for line in feedback.splitlines()]
+        title = f"{cell.name} / {cell.group}"
+        lines += map(one_line, result_lines(title, cell.points, cell.passed, feedback))
     for number, error in list(result.cell_errors.items())[:MAX_LISTED_ERRORS]:
         lines.append(f"  {one_line(result.label(number))} raised {one_line(capped(error, 500))}")
     for manual in result.manual:

@@ -46,11 +46,17 @@ class Report:
     def __str__(self) -> str:
         lines = [f"{self.assignment}.{self.name}: {self.score:g} / {self.max_score:g}"]
         for group in self.groups:
-            mark = "pass" if group.passed else "FAIL"
-            lines.append(f"  [{mark}] {group.name} ({group.score:g}/{group.points:g})")
-            if group.feedback:
-                lines.extend("      " + line for line in group.feedback.splitlines())
+            lines += result_lines(group.name, group.points, group.passed, group.feedback)
         return "\n".join(lines)
+
+
+def result_lines(title: str, points: float, passed: bool, feedback: str) -> list[str]:
+    """How a graded group's result is listed in text: ``  [pass] large (3/3)`` (``FAIL`` and
+    ``0/3`` when it failed), then the feedback's lines indented under it."""
+    mark, score = ("pass", points) if passed else ("FAIL", 0.0)
+    return [f"  [{mark}] {title} ({score:g}/{points:g})"] + [
+        "      " + line for line in feedback.splitlines()
+    ]
 
 
 def run_harness(case: Case, group: Group, obj: Any) -> Outcome:

@@ -29,8 +29,9 @@ from autograder.grader.assignment import (
     student_cells,
 )
 from autograder.grader.assignment import test_positions as positions_of
-from autograder.grader.results import ERROR, GRADED, NOT_GRADED, grade_one
+from autograder.grader.results import ERROR, GRADED, NOT_GRADED
 from autograder.grader.sandbox import RunReport
+from autograder.grader.student import grade_one
 from autograder.grader.submissions import MAX_ZIP_MEMBERS, Submission, find_submissions
 
 A = "ex03_logsumexp"
@@ -280,7 +281,7 @@ def test_a_student_the_grader_keeps_failing_on_is_recorded_not_retried_forever(
     import autograder.grader.batch as batch
     from autograder.course.operations import copy_course
     from autograder.grader.gradebook import GradebookWriter
-    from autograder.grader.results import error_result
+    from autograder.grader.student import error_result
 
     course = copy_course(tmp_path / "course")
     folder = tmp_path / "submitted"

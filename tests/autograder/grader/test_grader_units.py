@@ -326,7 +326,7 @@ def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
 def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
     """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
     None) must not replace the student's own function in the tests that stand before it."""
-    from autograder.grader.results import grade_one
+    from autograder.grader.student import grade_one
     from autograder.grader.submissions import Submission
 
     assignment = "ex04_softmax"
