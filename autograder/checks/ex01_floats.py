@@ -11,8 +11,9 @@ float32 ULPs at the true value. Compensated summation (Kahan's or Neumaier's var
 at most 2u·|s| + O(n·u²)·Σ|xᵢ|; the hard cases keep n ≤ 20 000 and all terms of one sign
 (Σ|xᵢ| = |s|), so the second term is below 10⁻⁹ relative and compensated sums land within a
 couple of ULPs. A naive float32 loop is off by 1 700 to 5 000 ULPs there (measured in
-``tests/test_checks_ex01_floats.py``). NumPy's pairwise ``np.sum`` also passes: it is accurate on
-these inputs, and the chapter presents it as the better summation order, not as a mistake.
+``tests/autograder/checks/test_checks_ex01_floats.py``). NumPy's pairwise ``np.sum`` also passes:
+it is accurate on these inputs, and the chapter presents it as the better summation order, not as
+a mistake.
 
 Float64 accumulation followed by one rounding to float32 (``np.sum(x, dtype=np.float64)``,
 ``math.fsum``) is accepted as correct. The contract describes the lesson (compensation in float32

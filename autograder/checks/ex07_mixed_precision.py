@@ -622,93 +622,117 @@ def _run_problem(outcome: Outcome) -> str | None:
     return None
 
 
+def _losses_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """Each step returned the loss as a Python float equal to the reference's."""
+    for step, (kind, value) in enumerate(
+        zip(outcome["loss_types"], outcome["losses"], strict=True)
+    ):
+        if kind != "float":
+            return (
+                f"returned a {kind} in step {step} where the loss as a Python float was "
+                "expected (use loss.item() so no tensor or graph is kept)"
+            )
+        if not _close(value, want["losses"][step], LOSS_RTOL):
+            earlier = (
+                " (the earlier steps' losses agree, so the update before this step differed)"
+                if step
+                else ""
+            )
+            return (
+                f"returned loss {fmt(value)} in step {step} where the autocast forward "
+                f"pass gives {fmt(want['losses'][step])}{earlier}"
+            )
+    return None
+
+
+def _autocast_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """The forward pass ran in the 16-bit dtype, and the master weights stayed float32."""
+    for step, seen in enumerate(outcome["forward_dtypes"]):
+        if seen != want["forward_dtypes"][step]:
+            return (
+                f"the first layer's output in step {step} was {seen} where the forward "
+                f"pass under torch.autocast(dtype={case.payload['dtype']}) gives "
+                f"{want['forward_dtypes'][step]}"
+            )
+    for i, dtype in enumerate(outcome["param_dtypes"]):
+        if dtype != "float32":
+            return (
+                f"parameter {i} is {dtype} after training: the master weights must stay "
+                "float32 (autocast casts copies; never convert the model itself)"
+            )
+    return None
+
+
+def _decrease_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """The losses stayed finite and the loss fell at least halfway to the reference's."""
+    losses = outcome["losses"]
+    if not all(math.isfinite(v) for v in losses) or not math.isfinite(outcome["final_loss"]):
+        return f"the losses became non-finite: {shorten(losses)}"
+    if not outcome["final_loss"] < want["final_loss"] * 0.5 + losses[0] * 0.5:
+        return (
+            f"the loss did not decrease: {fmt(losses[0])} at the start, "
+            f"{fmt(outcome['final_loss'])} after {len(losses)} steps where the reference "
+            f"reaches {fmt(want['final_loss'])}"
+        )
+    return None
+
+
+def _steps_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """Each step updated the parameters as the reference did (skipping a step whose gradients
+    hold inf), the GradScaler's scale followed, and the final parameters agree."""
+    for step, (changed, wanted) in enumerate(zip(outcome["changed"], want["changed"], strict=True)):
+        if changed != wanted:
+            if wanted:
+                return f"the parameters did not change in step {step} (no optimiser step?)"
+            return (
+                f"the parameters changed in step {step}, whose gradients contain inf: "
+                "with a GradScaler, scaler.step(optimizer) must skip that step"
+            )
+    for step, (scale, wanted) in enumerate(zip(outcome["scales"], want["scales"], strict=True)):
+        if scale != wanted:
+            return (
+                f"the GradScaler's scale after step {step} is {fmt(scale)} where it "
+                f"should be {fmt(wanted)} (call scaler.update() once per step)"
+            )
+    for i, (p, w) in enumerate(zip(outcome["params"], want["params"], strict=True)):
+        if p.shape != w.shape or not np.all(np.isfinite(p)):
+            return f"parameter {i} has non-finite values after training"
+        err = np.abs(p.astype(np.float64) - w)
+        allowed = PARAM_ATOL + PARAM_RTOL * np.abs(w)
+        if np.any(err > allowed):
+            k = int(np.argmax(err - allowed))
+            return (
+                f"parameter {i} ends at {fmt(p.flat[k])} (flat index {k}) where one "
+                f"correct step per call gives {fmt(w.flat[k])}: the update differs "
+                "(stale gradients not reset, gradients left scaled, or a different step)"
+            )
+    return None
+
+
+# What each aspect of a training run is judged on, in order (the first problem found is the one
+# reported).
+TRAIN_ASPECTS = {
+    "float": (_losses_problem,),
+    "autocast": (_autocast_problem,),
+    "train": (_decrease_problem, _steps_problem),
+    "scaler": (_steps_problem,),
+}
+
+
 def train_verdict(aspect: str) -> Any:
-    """Judge one aspect of a short training run against the reference run."""
+    """Judge one aspect of a short training run (:data:`TRAIN_ASPECTS`) against the reference
+    run; a run that did not finish is judged by how it ended."""
+    judges = TRAIN_ASPECTS[aspect]
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
         problem = _run_problem(outcome)
         if problem:
             return problem
         want = _reference_run(wire.dumps(case.payload))
-        if aspect == "float":
-            for step, (kind, value) in enumerate(
-                zip(outcome["loss_types"], outcome["losses"], strict=True)
-            ):
-                if kind != "float":
-                    return (
-                        f"returned a {kind} in step {step} where the loss as a Python float was "
-                        "expected (use loss.item() so no tensor or graph is kept)"
-                    )
-                if not _close(value, want["losses"][step], LOSS_RTOL):
-                    earlier = (
-                        " (the earlier steps' losses agree, so the update before this step "
-                        "differed)"
-                        if step
-                        else ""
-                    )
-                    return (
-                        f"returned loss {fmt(value)} in step {step} where the autocast forward "
-                        f"pass gives {fmt(want['losses'][step])}{earlier}"
-                    )
-            return None
-        if aspect == "autocast":
-            for step, seen in enumerate(outcome["forward_dtypes"]):
-                if seen != want["forward_dtypes"][step]:
-                    return (
-                        f"the first layer's output in step {step} was {seen} where the forward "
-                        f"pass under torch.autocast(dtype={case.payload['dtype']}) gives "
-                        f"{want['forward_dtypes'][step]}"
-                    )
-            for i, dtype in enumerate(outcome["param_dtypes"]):
-                if dtype != "float32":
-                    return (
-                        f"parameter {i} is {dtype} after training: the master weights must stay "
-                        "float32 (autocast casts copies; never convert the model itself)"
-                    )
-            return None
-        if aspect == "train":
-            losses = outcome["losses"]
-            if not all(math.isfinite(v) for v in losses) or not math.isfinite(
-                outcome["final_loss"]
-            ):
-                return f"the losses became non-finite: {shorten(losses)}"
-            if not outcome["final_loss"] < want["final_loss"] * 0.5 + losses[0] * 0.5:
-                return (
-                    f"the loss did not decrease: {fmt(losses[0])} at the start, "
-                    f"{fmt(outcome['final_loss'])} after {len(losses)} steps where the reference "
-                    f"reaches {fmt(want['final_loss'])}"
-                )
-        if aspect in ("train", "scaler"):
-            for step, (changed, wanted) in enumerate(
-                zip(outcome["changed"], want["changed"], strict=True)
-            ):
-                if changed != wanted:
-                    if wanted:
-                        return f"the parameters did not change in step {step} (no optimiser step?)"
-                    return (
-                        f"the parameters changed in step {step}, whose gradients contain inf: "
-                        "with a GradScaler, scaler.step(optimizer) must skip that step"
-                    )
-            for step, (scale, wanted) in enumerate(
-                zip(outcome["scales"], want["scales"], strict=True)
-            ):
-                if scale != wanted:
-                    return (
-                        f"the GradScaler's scale after step {step} is {fmt(scale)} where it "
-                        f"should be {fmt(wanted)} (call scaler.update() once per step)"
-                    )
-            for i, (p, w) in enumerate(zip(outcome["params"], want["params"], strict=True)):
-                if p.shape != w.shape or not np.all(np.isfinite(p)):
-                    return f"parameter {i} has non-finite values after training"
-                err = np.abs(p.astype(np.float64) - w)
-                allowed = PARAM_ATOL + PARAM_RTOL * np.abs(w)
-                if np.any(err > allowed):
-                    k = int(np.argmax(err - allowed))
-                    return (
-                        f"parameter {i} ends at {fmt(p.flat[k])} (flat index {k}) where one "
-                        f"correct step per call gives {fmt(w.flat[k])}: the update differs "
-                        "(stale gradients not reset, gradients left scaled, or a different step)"
-                    )
+        for judge in judges:
+            problem = judge(case, outcome, want)
+            if problem:
+                return problem
         return None
 
     return verdict

@@ -3,8 +3,9 @@
 Each finished student is saved at once as ``OUT/results/<student>.json`` (written atomically,
 after the gradebook), so an interrupted run (Ctrl-C, ``kill -9``) loses at most the students that
 were being graded, and the next run grades only what is missing or changed: a saved result is
-reused when the notebook's bytes and the grader's fingerprint (source notebook, checks,
-reference) are unchanged. Re-running is therefore idempotent, and grades are never counted twice
+reused when the notebook's bytes and the grader's fingerprint
+(:func:`~autograder.grader.assignment.fingerprint`: the source notebook and the code that decides
+grades) are unchanged. Re-running is therefore idempotent, and grades are never counted twice
 because every write replaces the student's previous entry.
 
 Failures are recorded too, so that no submission can stop every run: a student whose grading

@@ -4,8 +4,8 @@ Every group names the section to re-read by a label such as ``ch02-stable-sigmoi
 ``(ch02-stable-sigmoid)=`` above the heading in ``chapters/02_overflow_underflow.ipynb``.
 Feedback renders it as the chapter, the section's title and a link into the built book: the
 book's ``html: baseurl:`` from ``_config.yml`` when it is set, otherwise a link relative to the
-book's root. ``tests/test_autograder_core.py`` checks with :func:`scan_chapter` that every label
-used by a check exists in its chapter under the title recorded here.
+book's root. ``tests/autograder/test_autograder_core.py`` checks with :func:`scan_chapter` that
+every label used by a check exists in its chapter under the title recorded here.
 """
 
 from __future__ import annotations
