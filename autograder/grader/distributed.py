@@ -217,6 +217,23 @@ def _read(submission: Submission) -> _Item:
     return _Item(submission, data, notebook_digest(data), problem)
 
 
+def _task(spec: AssignmentSpec, item: _Item, options: BatchOptions, version: str) -> Task:
+    """The task that grades ``item`` on a worker."""
+    submission = item.submission
+    return Task(
+        spec,
+        submission.student_id,
+        submission.origin,
+        submission.note,
+        submission.timestamp,
+        item.data,
+        item.problem,
+        options.limits,
+        options.isolate,
+        version,
+    )
+
+
 def grade_batch_distributed(
     assignment: str,
     submissions: Path,
@@ -271,18 +288,7 @@ def grade_batch_distributed(
 
             def submit(submission: Submission):
                 item = _read(submission)
-                task = Task(
-                    spec,
-                    item.submission.student_id,
-                    item.submission.origin,
-                    item.submission.note,
-                    item.submission.timestamp,
-                    item.data,
-                    item.problem,
-                    options.limits,
-                    options.isolate,
-                    version,
-                )
+                task = _task(spec, item, options, version)
                 key = f"grade-{assignment}-{item.submission.student_id}-{uuid.uuid4().hex[:8]}"
                 future = client.submit(task_function, task, key=key, pure=False)
                 items[future.key] = (future, item)

@@ -33,7 +33,7 @@ from autograder.grader.results import (
     CellResult,
     StudentResult,
 )
-from autograder.grader.sandbox import Sandbox
+from autograder.grader.sandbox import RunReport, Sandbox
 from autograder.grader.submissions import Submission
 from autograder.judge.grading import judge_group
 
@@ -84,31 +84,10 @@ def grade_submission(
     labels = cell_labels(notebook)
     malformed = malformed_cells(notebook)
     if malformed:
-        listed = ", ".join(
-            f"{labels.get(n, f'cell {n}')} ({why})" for n, why in malformed[:MAX_LISTED]
-        )
-        more = f" and {len(malformed) - MAX_LISTED} more" if len(malformed) > MAX_LISTED else ""
-        result.reasons.append(f"cells not run, being malformed: {listed}{more}")
+        listed = _listed([f"{labels.get(n, f'cell {n}')} ({why})" for n, why in malformed])
+        result.reasons.append(f"cells not run, being malformed: {listed}")
     report = sandbox.execute(student_cells(notebook, spec), requests, labels)
-    if report.grader_failure:
-        result.status = ERROR
-        result.reasons.append(f"grader error: {report.grader_failure}")
-    errors = [(n, e) for n, e in sorted(report.cell_errors.items()) if e]
-    result.cell_errors = dict(errors[:MAX_CELL_ERRORS])
-    result.cell_labels = {n: labels[n] for n in result.cell_errors if n in labels}
-    if errors:
-        listed = ", ".join(result.label(n) for n, _ in errors[:MAX_LISTED])
-        more = f" and {len(errors) - MAX_LISTED} more" if len(errors) > MAX_LISTED else ""
-        result.reasons.append(f"cells that raised errors: {listed}{more}")
-    result.reasons.extend(report.problems)
-    tampered = {c.name for c in spec.test_cells if c.variable in report.tampered_variables}
-    if report.tampering:
-        result.status = TAMPERED
-        result.reasons.insert(
-            0,
-            f"tampering: {'; '.join(report.tampering)}; 0 points for "
-            f"{', '.join(sorted(tampered))} (review this submission)",
-        )
+    tampered = _record_run(spec, result, report, labels)
     for cell, cases in zip(spec.test_cells, indices, strict=True):
         check = get_check(spec.assignment, cell.name)
         group = check.group(cell.group)
@@ -134,6 +113,39 @@ def grade_submission(
     ]
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _listed(names: list[str]) -> str:
+    """The first :data:`MAX_LISTED` names, then how many more there are."""
+    more = f" and {len(names) - MAX_LISTED} more" if len(names) > MAX_LISTED else ""
+    return ", ".join(names[:MAX_LISTED]) + more
+
+
+def _record_run(
+    spec: AssignmentSpec, result: StudentResult, report: RunReport, labels: dict[int, str]
+) -> set[str]:
+    """Record in ``result`` how the sandboxed run went (a grader failure, the cells that raised,
+    the problems, tampering); return the graded names that tampering costs their points."""
+    if report.grader_failure:
+        result.status = ERROR
+        result.reasons.append(f"grader error: {report.grader_failure}")
+    errors = [(n, e) for n, e in sorted(report.cell_errors.items()) if e]
+    result.cell_errors = dict(errors[:MAX_CELL_ERRORS])
+    result.cell_labels = {n: labels[n] for n in result.cell_errors if n in labels}
+    if errors:
+        result.reasons.append(
+            f"cells that raised errors: {_listed([result.label(n) for n, _ in errors])}"
+        )
+    result.reasons.extend(report.problems)
+    tampered = {c.name for c in spec.test_cells if c.variable in report.tampered_variables}
+    if report.tampering:
+        result.status = TAMPERED
+        result.reasons.insert(
+            0,
+            f"tampering: {'; '.join(report.tampering)}; 0 points for "
+            f"{', '.join(sorted(tampered))} (review this submission)",
+        )
+    return tampered
 
 
 TAMPERING_FEEDBACK = (
