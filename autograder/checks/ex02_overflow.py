@@ -59,12 +59,10 @@ from autograder.judge.spec import Check, Group
 
 ASSIGNMENT = "ex02_overflow"
 OVERFLOW_SECTION = "ch02-overflow"
-UNDERFLOW_SECTION = "ch02-underflow"
 LOG_DOMAIN = "ch02-log-domain"
 NAN_SECTION = "ch02-nan"
 GUARD = "ch02-epsilon-guard"
 SIGMOID = "ch02-stable-sigmoid"
-SUMMARY = "ch02-summary"
 
 ELEMENT_ULPS = 8
 

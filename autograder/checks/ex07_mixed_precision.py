@@ -58,7 +58,6 @@ MATHS = "ch07-mathematics"
 BY_HAND = "ch07-rounding"
 UNDERFLOW = "ch07-loss-scaling"
 DYNAMIC = "ch07-gradscaler"
-AUTOCAST = "ch07-autocast"
 MASTER = "ch07-master-weights"
 RUN = "ch07-training"
 
