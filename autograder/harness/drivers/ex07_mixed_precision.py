@@ -92,6 +92,24 @@ def loss_scaler(
     return outcome
 
 
+def _seeded_model_and_data(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The float32 Linear-ReLU-Linear model of ``payload["sizes"]`` and a batch of inputs and
+    targets, all drawn from ``payload["seed"]`` (without touching torch's global generator)."""
+    import torch
+
+    seed = int(payload["seed"])
+    n_in, n_hidden, n_out = payload.get("sizes", [8, 16, 4])
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randn(payload.get("batch", 32), n_in, generator=generator)
+    targets = torch.randint(0, n_out, (payload.get("batch", 32),), generator=generator)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = torch.nn.Sequential(
+            torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out)
+        )
+    return model, inputs, targets
+
+
 def train_step(
     obj: Any, payload: dict[str, Any], *, trap_overflow: bool, time_limit: float
 ) -> Outcome:
@@ -116,16 +134,7 @@ def train_step(
 
     if not callable(obj):
         return not_callable(obj, "a function")
-    seed = int(payload["seed"])
-    n_in, n_hidden, n_out = payload.get("sizes", [8, 16, 4])
-    generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(payload.get("batch", 32), n_in, generator=generator)
-    targets = torch.randint(0, n_out, (payload.get("batch", 32),), generator=generator)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = torch.nn.Sequential(
-            torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out)
-        )
+    model, inputs, targets = _seeded_model_and_data(payload)
     optimizer = torch.optim.SGD(model.parameters(), lr=float(payload.get("lr", 0.1)))
     loss_fn = torch.nn.CrossEntropyLoss()
     dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}[payload.get("dtype", "bfloat16")]
