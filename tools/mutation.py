@@ -51,6 +51,11 @@ TESTS = {
     "autograder/oracle.py": ["tests/test_verdict_edges.py", "tests/test_autograder_core.py"],
 }
 SUPPORT = ["tests/ulps.py"]
+# What a package's code reads besides itself: the autograder imports the reference solutions,
+# reads the instructor's source notebooks under ``exercises/`` and the chapters' section labels.
+NEEDS = {
+    "autograder": ["solutions", "exercises/source", "exercises/nbgrader_config.py", "chapters"]
+}
 EQUIVALENT = ROOT / "tests" / "EQUIVALENT_MUTANTS.md"
 KILLED = {"killed", "timeout"}
 
@@ -61,6 +66,7 @@ addopts = "-p no:cacheprovider"
 [tool.mutmut]
 source_paths = ["{package}"]
 only_mutate = ["{module}"]
+also_copy = {needs}
 pytest_add_cli_args_test_selection = {tests}
 """
 
@@ -79,12 +85,22 @@ def prepare(module: str, scratch: Path) -> None:
     package = module.split("/")[0]
     shutil.copytree(ROOT / package, scratch / package, ignore=shutil.ignore_patterns("__pycache__"))
     tests = TESTS[module]
-    for name in tests + SUPPORT:
-        (scratch / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, scratch / name)
+    needs = NEEDS.get(package, [])
+    for name in tests + SUPPORT + needs:
+        source, target = ROOT / name, scratch / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
     (scratch / "pyproject.toml").write_text(
-        CONFIG.format(package=package, module=module, tests=str(tests).replace("'", '"'))
+        CONFIG.format(package=package, module=module, tests=_toml(tests), needs=_toml(needs))
     )
+
+
+def _toml(names: list[str]) -> str:
+    """A TOML array of strings."""
+    return "[" + ", ".join(f'"{name}"' for name in names) + "]"
 
 
 def results(scratch: Path, env: dict) -> dict[str, str]:
