@@ -22,6 +22,9 @@ record there why no test can tell it from the original.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
+import functools
 import os
 import re
 import shutil
@@ -47,8 +50,15 @@ TESTS = {
         "tests/test_solutions_clipping.py",
         "tests/test_solutions_standardisation.py",
     ],
-    "autograder/compare.py": ["tests/test_verdict_edges.py", "tests/test_autograder_core.py"],
-    "autograder/oracle.py": ["tests/test_verdict_edges.py", "tests/test_autograder_core.py"],
+    "autograder/compare.py": [
+        "tests/test_verdict_edges.py",
+        "tests/test_verdict_wording.py",
+        "tests/test_autograder_core.py",
+    ],
+    "autograder/oracle.py": ["tests/test_verdict_edges.py", "tests/test_oracle_values.py"],
+    "autograder/wire.py": ["tests/test_limits_wire.py", "tests/test_grader_channel.py"],
+    "autograder/submissions.py": ["tests/test_limits_submissions.py"],
+    "autograder/channel.py": ["tests/test_limits_channel.py", "tests/test_grader_channel.py"],
 }
 SUPPORT = ["tests/ulps.py"]
 # What a package's code reads besides itself: the autograder imports the reference solutions,
@@ -116,6 +126,34 @@ def results(scratch: Path, env: dict) -> dict[str, str]:
     return dict(re.findall(r"^\s*(\S+__mutmut_\d+): (.+?)\s*$", out, flags=re.M))
 
 
+@functools.cache
+def _functions(path: Path) -> dict[str, str]:
+    """``{name: source}`` of every function in ``path`` (parsed once per run)."""
+    lines = path.read_text().splitlines()
+    return {
+        node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno])
+        for node in ast.walk(ast.parse("\n".join(lines)))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def mutant_diff(mutated: Path, name: str) -> str:
+    """The change mutant ``name`` makes, as a unified diff of its function against the original
+    (what ``mutmut show`` prints, read straight from mutmut's generated module: one mutmut
+    process per survivor would take seconds each)."""
+    functions = _functions(mutated)
+    mutant = name.rsplit(".", 1)[-1]
+    original = functions.get(mutant.split("__mutmut_")[0] + "__mutmut_orig")
+    changed = functions.get(mutant)
+    if original is None or changed is None:
+        return f"(no source found for {name})"
+    changed = changed.replace(mutant, mutant.split("__mutmut_")[0] + "__mutmut_orig", 1)
+    lines = difflib.unified_diff(
+        original.splitlines(), changed.splitlines(), "original", name, n=1, lineterm=""
+    )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("module", choices=sorted(TESTS), help="the module to mutate")
@@ -159,13 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in open_survivors:
             print(f"  not killed ({status[name]}): {name}")
             if args.show_survivors:
-                diff = subprocess.run(
-                    [sys.executable, "-m", "mutmut", "show", name],
-                    cwd=scratch,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                ).stdout
+                diff = mutant_diff(scratch / "mutants" / args.module, name)
                 print("    " + diff.strip().replace("\n", "\n    "))
         return 0
     finally:
