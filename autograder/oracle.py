@@ -75,7 +75,8 @@ def softplus(x: float) -> float:
 
 
 def log_softmax(row: Iterable[float]) -> np.ndarray:
-    """xᵢ - log Σ exp(xⱼ) for one row of finite or -inf logits (−inf stays −inf)."""
+    """xᵢ - log Σ exp(xⱼ) for one row of finite or -inf logits, at least one finite (−inf stays
+    −inf)."""
     row = [float(v) for v in row]
     mp = _mp()
     finite = [mp.mpf(v) for v in row if v != -math.inf]
@@ -84,7 +85,8 @@ def log_softmax(row: Iterable[float]) -> np.ndarray:
 
 
 def softmax(row: Iterable[float]) -> np.ndarray:
-    """exp(xᵢ) / Σ exp(xⱼ) for one row of finite or -inf logits (−inf gives exactly 0)."""
+    """exp(xᵢ) / Σ exp(xⱼ) for one row of finite or -inf logits, at least one finite (−inf gives
+    exactly 0)."""
     row = [float(v) for v in row]
     mp = _mp()
     finite = [mp.mpf(v) for v in row if v != -math.inf]

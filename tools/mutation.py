@@ -14,7 +14,8 @@ the first failure. The script prints the counts per outcome and the score
     killed / (all - equivalent)
 
 where "killed" includes time-outs and ``equivalent`` counts the mutants listed for the module in
-``tests/EQUIVALENT_MUTANTS.md`` (a line ``- `<mutant name>`: reason``). Survivors that are not
+``tests/EQUIVALENT_MUTANTS.md`` (a line ``- `<mutant name>`: reason``, or several names
+before one reason). Survivors that are not
 listed there are printed, with their diff under ``--show-survivors``: kill each with a test, or
 record there why no test can tell it from the original.
 """
@@ -86,7 +87,8 @@ def equivalent_mutants(module: str) -> set[str]:
     if not EQUIVALENT.exists():
         return set()
     prefix = module.removesuffix(".py").replace("/", ".") + "."
-    names = re.findall(r"^- `([^`]+)`", EQUIVALENT.read_text(), flags=re.M)
+    listed = re.findall(r"^- (.*)$", EQUIVALENT.read_text(), flags=re.M)
+    names = {name for line in listed for name in re.findall(r"`(\S+__mutmut_\d+)`", line)}
     return {name for name in names if name.startswith(prefix)}
 
 
