@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import string
 import zipfile
 from pathlib import Path
@@ -70,7 +71,11 @@ def test_an_id_of_100_characters_is_usable_and_101_is_not(tmp_path):
     found = found_in(tmp_path)
     assert found[at_limit].problem is None and found[at_limit].read() == NOTEBOOK
     refused = found["b" * 100]  # the refused id is shown cut to 100 characters
-    assert refused.problem.startswith(f"{'b' * 100!r} is not a usable student id: use ASCII")
+    assert refused.problem == (
+        f"{'b' * 100!r} is not a usable student id: use ASCII letters, digits and . _ @ + - "
+        "only, not starting with a dot; rename it and grade again"
+    )
+    assert refused.origin == str(tmp_path / f"{past}.ipynb") and refused.path is None
 
 
 @pytest.mark.parametrize("name", ["A", "z", "0", "9", "_", "@", "+", "-", "a.b", "Az09_.@+-"])
@@ -188,7 +193,7 @@ def test_only_a_regular_zip_file_is_opened(tmp_path):
     (tmp_path / "alice.zip").mkdir()
     with pytest.raises(OSError, match="alice.zip is not a regular file"):
         submissions.open_zip(tmp_path / "alice.zip")
-    with pytest.raises(zipfile.BadZipFile, match="not a zip file"):
+    with pytest.raises(zipfile.BadZipFile, match="^not a zip file$"):
         submissions.open_zip(sparse(tmp_path / "bob.zip", 100))
 
 
@@ -225,7 +230,7 @@ def test_a_timestamp_is_shown_to_64_characters_and_an_empty_or_odd_one_is_none(t
         if stamp is not None:
             (folder / "timestamp.txt").write_bytes(stamp)
     (tmp_path / "folder" / A / "timestamp.txt").mkdir()
-    __import__("os").mkfifo(tmp_path / "fifo" / A / "timestamp.txt")
+    os.mkfifo(tmp_path / "fifo" / A / "timestamp.txt")
     found = found_in(tmp_path)
     assert found["long"].timestamp == "x" * 64
     assert found["blank"].timestamp is None
@@ -352,3 +357,195 @@ def test_a_notebook_of_1000_cells_is_parsed_and_1001_is_refused():
     assert len(read_notebook(json.dumps({"cells": [cell] * 1000}).encode())["cells"]) == 1000
     with pytest.raises(NotebookError, match="the notebook has 1001 cells, more than 1000"):
         read_notebook(json.dumps({"cells": [cell] * 1001}).encode())
+
+
+# ------------------------------------------------------------------ every field of what is found
+
+
+def test_each_layout_yields_exactly_its_submission(tmp_path):
+    ex = f"{A}.ipynb"
+    folder = tmp_path / "in"
+    (folder / "alice").mkdir(parents=True)
+    (folder / "alice" / ex).write_bytes(NOTEBOOK)
+    (folder / "bob" / A).mkdir(parents=True)
+    (folder / "bob" / A / ex).write_bytes(NOTEBOOK)
+    (folder / "bob" / A / "timestamp.txt").write_bytes(b"\xff2026-11-20 10:00")
+    (folder / "carol.ipynb").write_bytes(NOTEBOOK)
+    (folder / "dave.zip").write_bytes(zip_bytes({f"w/v/{ex}": NOTEBOOK, "w/hw.ipynb": b"x"}))
+    (folder / "erin.zip").write_bytes(zip_bytes({"hw.ipynb": NOTEBOOK}))
+    (folder / "fay.zip").write_bytes(zip_bytes({"notes.txt": b""}))
+    (folder / "gus" / "sub").mkdir(parents=True)
+    (folder / "gus" / "sub" / "hw.ipynb").write_bytes(NOTEBOOK)
+    (folder / "hal").mkdir()
+    (folder / "ida").mkdir()
+    (folder / "ida" / ex).write_bytes(NOTEBOOK)
+    (folder / "ida.ipynb").write_bytes(NOTEBOOK)
+    (folder / "ida.zip").write_bytes(zip_bytes({ex: NOTEBOOK}))
+    (folder / "jo.zip").write_bytes(b"not a zip")
+    (folder / "kim.zip").write_bytes(zip_bytes({"a.ipynb": b"", "b.ipynb": b""}))
+    (folder / "README.txt").write_text("not a submission")  # sorted before the students
+    (folder / "q.r").mkdir()
+    (folder / "q.r" / ex).write_bytes(NOTEBOOK)
+    (folder / "x y.ipynb").write_bytes(NOTEBOOK)
+    found = found_in(folder)
+    a = folder / "alice" / ex
+    b = folder / "bob" / A / ex
+    d, e, f = folder / "dave.zip", folder / "erin.zip", folder / "fay.zip"
+    g = folder / "gus" / "sub" / "hw.ipynb"
+    ignored = "was ignored (another submission for the same student)"
+    assert found == {
+        "alice": Submission("alice", str(a), path=a),
+        "bob": Submission("bob", str(b), path=b, timestamp="\ufffd2026-11-20 10:00"),
+        "carol": Submission("carol", str(folder / "carol.ipynb"), path=folder / "carol.ipynb"),
+        "dave": Submission("dave", f"{d}:w/v/{ex}", path=d, member=f"w/v/{ex}"),
+        "erin": Submission(
+            "erin",
+            f"{e}:hw.ipynb",
+            path=e,
+            member="hw.ipynb",
+            note=f"graded hw.ipynb, which should have been named {ex}",
+        ),
+        "fay": Submission("fay", str(f), problem=f"no {ex} in fay.zip"),
+        "gus": Submission(
+            "gus", str(g), path=g, note=f"graded sub/hw.ipynb, which should have been named {ex}"
+        ),
+        "hal": Submission("hal", str(folder / "hal"), problem=f"no {ex} in hal"),
+        "ida": Submission(
+            "ida",
+            str(folder / "ida" / ex),
+            path=folder / "ida" / ex,
+            note=f"{folder / 'ida.ipynb'} {ignored}; {folder / 'ida.zip'}:{ex} {ignored}",
+        ),
+        "jo": Submission(
+            "jo", str(folder / "jo.zip"), problem="jo.zip is not a readable zip (not a zip file)"
+        ),
+        "kim": Submission(
+            "kim",
+            str(folder / "kim.zip"),
+            problem=f"no {ex} in kim.zip, and several other notebooks (a.ipynb, b.ipynb): "
+            "rename one",
+        ),
+        "q.r": Submission("q.r", str(folder / "q.r" / ex), path=folder / "q.r" / ex),
+        "x y": Submission(
+            "x y",
+            str(folder / "x y.ipynb"),
+            problem="'x y' is not a usable student id: use ASCII letters, digits and . _ @ + - "
+            "only, not starting with a dot; rename it and grade again",
+        ),
+    }
+    with pytest.raises(FileNotFoundError, match=rf"^the submissions folder {folder / 'no'} does"):
+        find_submissions(folder / "no", A)
+
+
+def test_links_and_special_files_are_refused_with_their_reason(tmp_path):
+    ex = f"{A}.ipynb"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / ex).write_bytes(NOTEBOOK)
+    (outside / "t.txt").write_bytes(b"2026-01-01")
+    folder = tmp_path / "in"
+    (folder / "inside").mkdir(parents=True)
+    (folder / "inside" / ex).write_bytes(NOTEBOOK)
+    (folder / "kim.ipynb").symlink_to(outside / ex)
+    (folder / "rob.zip").symlink_to(outside / ex)
+    (folder / "mo.ipynb").symlink_to(folder / "inside" / ex)  # a link inside: followed
+    os.mkfifo(folder / "nat.ipynb")
+    os.mkfifo(folder / "sam.zip")
+    (folder / "oz").mkdir()
+    (folder / "oz" / ex).symlink_to(outside / ex)
+    (folder / "pat" / ex).mkdir(parents=True)
+    (folder / "una" / A).mkdir(parents=True)
+    (folder / "una" / A / ex).write_bytes(NOTEBOOK)
+    (folder / "una" / A / "timestamp.txt").symlink_to(outside / "t.txt")
+    (folder / "vic").mkdir()
+    (folder / "vic" / "hw.ipynb").symlink_to(outside / ex)
+    (folder / "vic" / "dir.ipynb").mkdir()
+    found = found_in(folder)
+    link = "is a link to a place outside the submissions folder"
+    assert found["kim"] == Submission(
+        "kim",
+        str(folder / "kim.ipynb"),
+        problem=f"kim.ipynb {link}; copy the submission itself into the folder",
+    )
+    assert found["rob"] == Submission(
+        "rob",
+        str(folder / "rob.zip"),
+        problem=f"rob.zip {link}; copy the submission itself into the folder",
+    )
+    assert found["mo"] == Submission("mo", str(folder / "mo.ipynb"), path=folder / "mo.ipynb")
+    assert found["mo"].read() == NOTEBOOK
+    for name in ("nat.ipynb", "sam.zip"):
+        student = name.split(".")[0]
+        assert found[student] == Submission(
+            student, str(folder / name), problem=f"{name} is not a regular file"
+        )
+    assert found["oz"] == Submission("oz", str(folder / "oz" / ex), problem=f"{ex} {link}")
+    assert found["pat"] == Submission(
+        "pat", str(folder / "pat" / ex), problem=f"{ex} is not a regular file"
+    )
+    assert found["una"].timestamp is None and found["una"].read() == NOTEBOOK
+    assert found["vic"] == Submission("vic", str(folder / "vic"), problem=f"no {ex} in vic")
+
+
+def test_an_entry_that_cannot_be_read_is_a_problem_cut_to_500_characters(tmp_path, monkeypatch):
+    folder = tmp_path / ("d" * 200) / ("e" * 200)
+    folder.mkdir(parents=True)
+    (folder / "tom.ipynb").symlink_to(folder / "missing")  # inside, but dangling
+    (folder / "v.w").mkdir()
+    found = found_in(folder)
+    message = (
+        f"could not read tom.ipynb: FileNotFoundError: [Errno 2] No such file or directory: "
+        f"'{folder / 'tom.ipynb'}'"
+    )
+    assert len(message) > 500
+    assert found["tom"] == Submission("tom", str(folder / "tom.ipynb"), problem=message[:500])
+
+    def broken(*args):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(submissions, "_from_folder", broken)
+    assert found_in(folder)["v.w"] == Submission(
+        "v.w", str(folder / "v.w"), problem="could not read v.w: RuntimeError: boom"
+    )
+
+
+def test_a_zip_problem_names_the_error_cut_to_200_characters(tmp_path):
+    name = "z" * 230 + ".zip"
+    sparse(tmp_path / name, 80 * MB + 1, zip_bytes({f"{A}.ipynb": NOTEBOOK}))
+    error = f"{name} is larger than 80 MB"
+    problem = submissions._from_zip(tmp_path / name, A).problem
+    assert problem == f"{name} is not a readable zip ({error[:200]})"
+
+
+def test_a_zip_prefers_the_exactly_named_notebook_in_any_folder(tmp_path):
+    members = {"hw.ipynb": b"other", f"a/b/{A}.ipynb": NOTEBOOK, "c.ipynb": b"other"}
+    (tmp_path / "alice.zip").write_bytes(zip_bytes(members))
+    (submission,) = find_submissions(tmp_path, A)
+    assert submission.member == f"a/b/{A}.ipynb" and submission.note is None
+    assert submission.read() == NOTEBOOK
+
+
+def test_reading_is_bounded_and_refuses_what_is_not_a_notebook(tmp_path, monkeypatch):
+    data = tmp_path / "ten.bin"
+    data.write_bytes(b"0123456789")
+    assert submissions.read_regular(data, 3) == b"0123"
+    assert submissions.read_regular(data, 20) == b"0123456789"
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError, match="^fifo is not a regular file$"):
+        submissions.read_regular(tmp_path / "fifo", 3)
+    with pytest.raises(NotebookError, match="^no notebook$"):
+        Submission("a", "a").read()
+    with pytest.raises(NotebookError, match="^refused$"):
+        Submission("a", "a", path=data, problem="refused").read()
+    # a zip member is decompressed only to the cap plus one byte, never in full
+    (tmp_path / "z.zip").write_bytes(zip_bytes({f"{A}.ipynb": NOTEBOOK}))
+    asked = []
+    real_read = zipfile.ZipExtFile.read
+
+    def spy(self, n=-1):
+        asked.append(n)
+        return real_read(self, n)
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", spy)
+    assert Submission("a", "a", path=tmp_path / "z.zip", member=f"{A}.ipynb").read() == NOTEBOOK
+    assert asked[0] == submissions.MAX_NOTEBOOK_BYTES + 1
