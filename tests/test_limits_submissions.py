@@ -448,6 +448,7 @@ def test_links_and_special_files_are_refused_with_their_reason(tmp_path):
     (folder / "inside" / ex).write_bytes(NOTEBOOK)
     (folder / "kim.ipynb").symlink_to(outside / ex)
     (folder / "rob.zip").symlink_to(outside / ex)
+    (folder / "w.x").symlink_to(outside)  # a student folder that is a link: named in full
     (folder / "mo.ipynb").symlink_to(folder / "inside" / ex)  # a link inside: followed
     os.mkfifo(folder / "nat.ipynb")
     os.mkfifo(folder / "sam.zip")
@@ -471,6 +472,11 @@ def test_links_and_special_files_are_refused_with_their_reason(tmp_path):
         "rob",
         str(folder / "rob.zip"),
         problem=f"rob.zip {link}; copy the submission itself into the folder",
+    )
+    assert found["w.x"] == Submission(
+        "w.x",
+        str(folder / "w.x"),
+        problem=f"w.x {link}; copy the submission itself into the folder",
     )
     assert found["mo"] == Submission("mo", str(folder / "mo.ipynb"), path=folder / "mo.ipynb")
     assert found["mo"].read() == NOTEBOOK
