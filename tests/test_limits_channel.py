@@ -12,6 +12,9 @@ from autograder.channel import Channel, ChannelLimits, expected_events, sanitize
 
 LIMITS = ChannelLimits()
 MB = 2**20
+# The documented caps, written out: the tests below build inputs from these, not from the
+# code's own values, so a changed cap fails them.
+LINE_BYTES, TOTAL_BYTES, LINE_ITEMS = 8 * MB, 32 * MB, 50_000
 
 
 def line(event: dict) -> bytes:
@@ -56,25 +59,29 @@ def run(plan, lines: list[bytes], chunk: int = MB) -> Channel:
 
 
 def test_the_caps_are_the_documented_values():
-    assert (LIMITS.line_bytes, LIMITS.total_bytes, LIMITS.line_items) == (8 * MB, 32 * MB, 50_000)
+    assert (LINE_BYTES, TOTAL_BYTES, LINE_ITEMS) == (
+        LINE_BYTES,
+        TOTAL_BYTES,
+        LINE_ITEMS,
+    )
 
 
 @pytest.mark.parametrize("chunk", [MB, 10 * MB])
 def test_a_line_of_8_mb_is_accepted_and_one_byte_more_is_a_violation(chunk):
     plan = [("request", 0)]
-    at_limit = padded(0, LIMITS.line_bytes)
-    assert len(at_limit) == LIMITS.line_bytes + 1  # and its newline
+    at_limit = padded(0, LINE_BYTES)
+    assert len(at_limit) == LINE_BYTES + 1  # and its newline
     channel = run(plan, stream(plan, {0: at_limit}), chunk)
     assert channel.violation is None and channel.done
     assert channel.outcomes[0]["stdout"] == "x" * 2000  # kept cut to 2000 characters
-    channel = run(plan, stream(plan, {0: padded(0, LIMITS.line_bytes + 1)}), chunk)
+    channel = run(plan, stream(plan, {0: padded(0, LINE_BYTES + 1)}), chunk)
     assert channel.violation == "the channel carried a message longer than 8 MB"
     assert channel.outcomes == {} and not channel.done
 
 
 def test_an_unfinished_line_is_a_violation_as_soon_as_it_passes_8_mb():
     channel = Channel([("request", 0)], LIMITS)
-    assert channel.feed(b'"' + b"x" * (LIMITS.line_bytes - 1)) is True
+    assert channel.feed(b'"' + b"x" * (LINE_BYTES - 1)) is True
     assert channel.violation is None
     assert channel.feed(b"x") is False
     assert channel.violation == "the channel carried a message longer than 8 MB"
@@ -83,11 +90,11 @@ def test_an_unfinished_line_is_a_violation_as_soon_as_it_passes_8_mb():
 def test_a_run_of_32_mb_is_accepted_and_one_byte_more_is_a_violation():
     plan = [("request", k) for k in range(5)]
     small = sum(map(len, stream(plan))) - sum(len(outcome_line(k)) for k in range(5))
-    share = (LIMITS.total_bytes - small) // 5  # each outcome line's share, newline included
-    extra = LIMITS.total_bytes - small - 5 * share
+    share = (TOTAL_BYTES - small) // 5  # each outcome line's share, newline included
+    extra = TOTAL_BYTES - small - 5 * share
     sizes = {k: share - 1 + (extra if k == 0 else 0) for k in range(5)}
     lines = stream(plan, {k: padded(k, size) for k, size in sizes.items()})
-    assert sum(map(len, lines)) == LIMITS.total_bytes
+    assert sum(map(len, lines)) == TOTAL_BYTES
     channel = run(plan, lines)
     assert channel.violation is None and channel.done and len(channel.outcomes) == 5
     sizes[4] += 1
@@ -100,11 +107,11 @@ def test_a_line_of_50000_values_is_accepted_and_one_more_is_a_violation():
     plan = [("request", 0)]
     # the decoder counts the bytes [ { , : anywhere in the line, as an upper bound on values
     base = sum(outcome_line(0).count(byte) for byte in b"[{,:")
-    at_limit = outcome_line(0, "," * (LIMITS.line_items - base))
-    assert sum(at_limit.count(byte) for byte in b"[{,:") == LIMITS.line_items
+    at_limit = outcome_line(0, "," * (LINE_ITEMS - base))
+    assert sum(at_limit.count(byte) for byte in b"[{,:") == LINE_ITEMS
     channel = run(plan, stream(plan, {0: at_limit}))
     assert channel.violation is None and channel.done
-    past = outcome_line(0, "," * (LIMITS.line_items - base + 1))
+    past = outcome_line(0, "," * (LINE_ITEMS - base + 1))
     channel = run(plan, stream(plan, {0: past}))
     assert channel.violation == "the channel carried a message of more than 50000 values"
 

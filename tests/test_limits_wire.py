@@ -17,6 +17,8 @@ import pytest
 
 from autograder import wire
 
+DEPTH = 32  # the documented cap, written out so that a changed cap fails the tests
+
 
 def nested(levels: int, leaf=0, wrap=list):
     """``leaf`` inside ``levels`` containers made by ``wrap`` (``[[0]]`` for 2 lists)."""
@@ -41,46 +43,46 @@ def array_line(dtype: str, shape, data: bytes | str | None, scalar=False) -> str
 
 @pytest.mark.parametrize("wrap", [list, tuple, as_dict])
 def test_values_nested_max_depth_deep_cross_and_one_more_is_refused(wrap):
-    assert wire.MAX_DEPTH == 32
-    at_limit = nested(wire.MAX_DEPTH, 7, wrap)
+    assert wire.MAX_DEPTH == DEPTH
+    at_limit = nested(DEPTH, 7, wrap)
     assert wire.loads(wire.dumps(at_limit)) == at_limit
     with pytest.raises(wire.WireError, match="^nested too deeply$"):
-        wire.dumps(nested(wire.MAX_DEPTH + 1, 7, wrap))
+        wire.dumps(nested(DEPTH + 1, 7, wrap))
 
 
 def test_a_line_nested_max_depth_deep_is_read_and_one_more_is_refused():
-    assert wire.loads(json.dumps(nested(wire.MAX_DEPTH))) == nested(wire.MAX_DEPTH)
+    assert wire.loads(json.dumps(nested(DEPTH))) == nested(DEPTH)
     with pytest.raises(wire.WireError, match="^nested too deeply$"):
-        wire.loads(json.dumps(nested(wire.MAX_DEPTH + 1)))
+        wire.loads(json.dumps(nested(DEPTH + 1)))
     # a tuple's items are one level down, like a list's (its wrapper dict is not a level)
-    line = json.dumps(nested(wire.MAX_DEPTH, 7, lambda v: {wire.TUPLE_KEY: v}))
-    assert wire.loads(line) == nested(wire.MAX_DEPTH, 7, tuple)
-    deeper = json.dumps(nested(wire.MAX_DEPTH + 1, 7, lambda v: {wire.TUPLE_KEY: v}))
+    line = json.dumps(nested(DEPTH, 7, lambda v: {wire.TUPLE_KEY: v}))
+    assert wire.loads(line) == nested(DEPTH, 7, tuple)
+    deeper = json.dumps(nested(DEPTH + 1, 7, lambda v: {wire.TUPLE_KEY: v}))
     with pytest.raises(wire.WireError, match="^nested too deeply$"):
         wire.loads(deeper)
     with pytest.raises(wire.WireError, match="^nested too deeply$"):
-        wire.loads(json.dumps(nested(wire.MAX_DEPTH + 1, 7, as_dict)))
+        wire.loads(json.dumps(nested(DEPTH + 1, 7, as_dict)))
 
 
 def test_an_array_at_max_depth_crosses_like_any_other_leaf():
-    value = nested(wire.MAX_DEPTH - 1, np.arange(3.0))
+    value = nested(DEPTH - 1, np.arange(3.0))
     back = wire.loads(wire.dumps(value))
     leaf = back
-    for _ in range(wire.MAX_DEPTH - 1):
+    for _ in range(DEPTH - 1):
         (leaf,) = leaf
     assert type(leaf) is np.ndarray and leaf.tolist() == [0.0, 1.0, 2.0]
 
 
 def test_arrays_of_max_depth_dimensions_cross_and_one_more_is_refused():
-    at_limit = np.arange(2.0).reshape((2,) + (1,) * (wire.MAX_DEPTH - 1))
+    at_limit = np.arange(2.0).reshape((2,) + (1,) * (DEPTH - 1))
     back = wire.loads(wire.dumps(at_limit))
     assert back.shape == at_limit.shape and back.ravel().tolist() == [0.0, 1.0]
-    past = np.zeros((1,) * (wire.MAX_DEPTH + 1))
-    with pytest.raises(wire.WireError, match=rf"33 dimensions .*\(at most {wire.MAX_DEPTH}\)"):
+    past = np.zeros((1,) * (DEPTH + 1))
+    with pytest.raises(wire.WireError, match=rf"33 dimensions .*\(at most {DEPTH}\)"):
         wire.dumps(past)
-    line = array_line("<f8", [1] * wire.MAX_DEPTH, np.zeros(1).tobytes())
-    assert wire.loads(line).shape == (1,) * wire.MAX_DEPTH
-    line = array_line("<f8", [1] * (wire.MAX_DEPTH + 1), np.zeros(1).tobytes())
+    line = array_line("<f8", [1] * DEPTH, np.zeros(1).tobytes())
+    assert wire.loads(line).shape == (1,) * DEPTH
+    line = array_line("<f8", [1] * (DEPTH + 1), np.zeros(1).tobytes())
     with pytest.raises(wire.WireError, match="^too many array dimensions$"):
         wire.loads(line)
 
@@ -95,7 +97,7 @@ REFUSED = ["O", "S3", "U3", "V8", "M8[s]", "m8[s]", [("a", "f8")]]
 @pytest.mark.parametrize("dtype", ALLOWED + ["g"])
 def test_every_numeric_kind_up_to_16_bytes_crosses_as_array_scalar_and_dtype(dtype):
     dtype = np.dtype(dtype)
-    assert dtype.itemsize <= wire.MAX_ITEMSIZE
+    assert dtype.itemsize <= 16
     array = np.arange(3).astype(dtype)
     back = wire.loads(wire.dumps(array))
     assert back.dtype == dtype and back.tolist() == array.tolist()
