@@ -300,3 +300,31 @@ def test_after_done_nothing_more_is_accepted():
     same_chunk = Channel(plan, LIMITS)
     assert same_chunk.feed(data + b" ") is False
     assert same_chunk.violation == "the channel carried data after the `done` event"
+
+
+def test_a_bad_line_stops_the_feed_and_is_named_exactly():
+    plan = [("cell", 1)]
+    channel = Channel(plan, LIMITS)
+    assert channel.feed(b"not json\n") is False
+    assert channel.violation == "the channel carried a message that is not valid JSON"
+    channel = Channel(plan, LIMITS)
+    assert channel.feed(line({"event": "cell", "cell": 1, "x": 1})) is False
+    assert (
+        channel.violation
+        == "the channel carried a message that is not one of the protocol's events"
+    )
+    channel = Channel(plan, LIMITS)
+    lines = [line({"event": "cell", "cell": 1}), line({"event": "cell", "cell": 1})]
+    assert channel.feed(b"".join(lines)) is False
+    assert channel.violation == "the channel carried a `cell` event for cell 1 while cell 1 ran"
+
+
+def test_after_an_unsendable_answer_the_run_is_between_steps():
+    plan = [("request", 0), ("cell", 1)]
+    channel = Channel(plan, LIMITS)
+    channel.feed(line({"event": "call", "request": 0}))
+    assert channel.feed(line({"event": "unsendable", "request": 0, "reason": "a lambda"}))
+    assert channel.current is None
+    assert channel.outcomes[0]["status"] == "bad_return" and channel.outcomes[0]["type"] == ""
+    assert channel.feed(line({"event": "cell_done", "cell": 1, "error": None})) is False
+    assert channel.violation == "the channel carried a `cell_done` event for cell 1 between steps"
