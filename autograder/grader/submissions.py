@@ -8,7 +8,9 @@ A SUBMISSIONS folder may hold, in any mix:
 * notebooks or zip files named by student id (``alice.ipynb``, ``bob.zip``).
 
 A student folder or zip with a single, differently named notebook is graded with a note; one with
-none or several is reported and not graded. Nothing is extracted to disk: a zip member is read
+none or several is reported and not graded. Junk inside a folder or zip is never a candidate:
+hidden files and folders (``.git/``, macOS's ``._name.ipynb``), ``__MACOSX/`` and
+``.ipynb_checkpoints/``. Nothing is extracted to disk: a zip member is read
 with a size cap.
 """
 
@@ -202,26 +204,39 @@ def _from_entry(entry: Path, root: Path, assignment: str) -> Submission | None:
 
 def _inside_files(folder: Path, root: Path, suffix: str) -> list[Path]:
     """Regular files named ``*suffix`` under ``folder`` (links not followed out of ``root``,
-    at most :data:`MAX_FOLDER_ENTRIES` entries looked at)."""
+    junk left out (see :func:`_junk`), at most :data:`MAX_FOLDER_ENTRIES` files looked at)."""
     files, seen = [], 0
     for parent, folders, names in os.walk(folder):
-        folders[:] = sorted(f for f in folders if f not in IGNORED)
+        folders[:] = sorted(f for f in folders if not _junk(f))
         for name in sorted(names):
             seen += 1
             path = Path(parent) / name
             if seen > MAX_FOLDER_ENTRIES:
                 return files
-            if name.endswith(suffix) and not _outside(path, root) and path.is_file():
+            if _junk(name) or not name.endswith(suffix):
+                continue
+            if not _outside(path, root) and path.is_file():
                 files.append(path)
     return files
 
 
+def _junk(relative: str) -> bool:
+    """Whether a path inside a student's folder or zip (``/``-separated) is junk rather than
+    work: any part of it hidden (``.git/``, macOS's ``._name.ipynb`` resource files, editors'
+    ``.~name.ipynb``) or one of :data:`IGNORED` (``__MACOSX``, ``.ipynb_checkpoints``)."""
+    parts = relative.split("/")
+    return any(
+        part in IGNORED or (part.startswith(".") and part not in (".", "..")) for part in parts
+    )
+
+
 def _timestamp(path: Path, root: Path) -> str | None:
-    """nbgrader's ``timestamp.txt``, decoded tolerantly (``None`` if absent or unusable)."""
+    """nbgrader's ``timestamp.txt`` (its first :data:`MAX_TIMESTAMP_BYTES` bytes), decoded
+    tolerantly and cut to 64 characters (``None`` if absent or unusable)."""
     if not path.exists() or _outside(path, root):
         return None
     try:
-        raw = read_regular(path, MAX_TIMESTAMP_BYTES)
+        raw = read_regular(path, MAX_TIMESTAMP_BYTES)[:MAX_TIMESTAMP_BYTES]
     except OSError:
         return None
     return one_line(raw.decode("utf-8", "replace")).strip()[:64] or None
@@ -259,7 +274,7 @@ def _from_zip(path: Path, assignment: str) -> Submission:
                 for info in archive.infolist()
                 if info.filename.endswith(".ipynb")
                 and not info.is_dir()
-                and not any(part in info.filename for part in IGNORED)
+                and not _junk(info.filename)
             ]
     except ZIP_ERRORS as error:
         problem = f"{path.name} is not a readable zip ({one_line(str(error))[:200]})"

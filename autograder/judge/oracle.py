@@ -75,7 +75,8 @@ def softplus(x: float) -> float:
 
 
 def log_softmax(row: Iterable[float]) -> np.ndarray:
-    """xᵢ - log Σ exp(xⱼ) for one row of finite or -inf logits (−inf stays −inf)."""
+    """xᵢ - log Σ exp(xⱼ) for one row of finite or -inf logits, at least one finite (−inf stays
+    −inf)."""
     row = [float(v) for v in row]
     mp = _mp()
     finite = [mp.mpf(v) for v in row if v != -math.inf]
@@ -84,7 +85,8 @@ def log_softmax(row: Iterable[float]) -> np.ndarray:
 
 
 def softmax(row: Iterable[float]) -> np.ndarray:
-    """exp(xᵢ) / Σ exp(xⱼ) for one row of finite or -inf logits (−inf gives exactly 0)."""
+    """exp(xᵢ) / Σ exp(xⱼ) for one row of finite or -inf logits, at least one finite (−inf gives
+    exactly 0)."""
     row = [float(v) for v in row]
     mp = _mp()
     finite = [mp.mpf(v) for v in row if v != -math.inf]
@@ -114,8 +116,10 @@ def log_softmax_axis(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def cross_entropy(logits: np.ndarray, targets: Iterable[int]) -> float:
     """Mean over rows of -log softmax(logitsₙ)[targetₙ] for finite (N, C) logits, N ≥ 1.
 
-    Each row's log-sum-exp is formed with the largest term split off (``log1p`` of the rest), so
-    a nearly certain row whose loss is far below 1 still gets full relative accuracy.
+    Each row's loss is formed as ``(top - target logit) + log1p(Σ exp(others - top))`` with the
+    largest logit ``top`` split off, so a nearly certain row whose loss is far below 1 (even
+    below 10⁻⁶⁰, where ``top + log1p(…)`` would round back to ``top``) keeps full relative
+    accuracy.
     """
     mp = _mp()
     logits = np.asarray(logits, dtype=np.float64)
@@ -123,8 +127,8 @@ def cross_entropy(logits: np.ndarray, targets: Iterable[int]) -> float:
     for row, target in zip(logits, targets, strict=True):
         values = sorted((mp.mpf(float(v)) for v in row), reverse=True)
         top = values[0]
-        lse = top + mp.log1p(mp.fsum(mp.exp(v - top) for v in values[1:]))
-        losses.append(lse - mp.mpf(float(row[int(target)])))
+        rest = mp.log1p(mp.fsum(mp.exp(v - top) for v in values[1:]))
+        losses.append((top - mp.mpf(float(row[int(target)]))) + rest)
     return float(mp.fsum(losses) / len(losses))
 
 
