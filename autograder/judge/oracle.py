@@ -80,8 +80,15 @@ def log_softmax(row: Iterable[float]) -> np.ndarray:
     row = [float(v) for v in row]
     mp = _mp()
     finite = [mp.mpf(v) for v in row if v != -math.inf]
-    total = mp.log(mp.fsum(mp.exp(v) for v in finite))
-    return np.array([-math.inf if v == -math.inf else float(mp.mpf(v) - total) for v in row])
+    top = max(finite)
+    # log Σ exp(xⱼ - top) as log1p of the terms other than top's own 1: log of the whole sum
+    # would round 1 + 1e-49 to the working precision and lose the dominant class's log-prob.
+    others = list(finite)
+    others.remove(top)
+    total = mp.log1p(mp.fsum(mp.exp(v - top) for v in others))
+    return np.array(
+        [-math.inf if v == -math.inf else float((mp.mpf(v) - top) - total) for v in row]
+    )
 
 
 def softmax(row: Iterable[float]) -> np.ndarray:

@@ -1,7 +1,6 @@
 """Every limit of the channel decoder (autograder.grader.sandbox.channel) at the limit and one
-past it, with its
-real caps: bytes per line, bytes per run, values per line, and the sizes ``sanitize`` keeps of
-each text field; and the protocol's order, event by event.
+past it, with its real caps: bytes per line, bytes per run, values per line, and the sizes
+``sanitize`` keeps of each text field; and the protocol's order, event by event.
 """
 
 from __future__ import annotations

@@ -150,6 +150,18 @@ def test_minus_inf_logits_give_exactly_zero_probability():
     ]
 
 
+def test_log_softmax_keeps_a_dominant_class_log_probability_near_zero():
+    # log Σ exp of the whole row rounds 1 + e^-111 at the working precision: the dominant
+    # class's -6.2e-49 came out about 18,000 ULPs off before log1p of the other terms
+    assert oracle.log_softmax([111.0, 0.0]).tolist() == [
+        precise(lambda mp: -mp.log1p(mp.exp(-111))),
+        precise(lambda mp: -111 - mp.log1p(mp.exp(-111))),
+    ]
+    assert oracle.log_softmax([0.0, 40.0, -INF, 40.0])[1] == precise(
+        lambda mp: -mp.log(2 + mp.exp(-40))
+    )
+
+
 @pytest.mark.parametrize("function", ["softmax", "log_softmax"])
 def test_the_axis_versions_apply_the_row_version_along_the_axis(function):
     row_version = getattr(oracle, function)
