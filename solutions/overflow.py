@@ -143,7 +143,9 @@ def clipped_bce(y_true: ArrayLike, p: ArrayLike, eps: float = 1e-7) -> float:
     -------
     float
         ``mean(-(y·log p + (1 - y)·log1p(-p)))`` computed in float64; at most
-        ``-log(eps)`` per element.
+        ``-log(eps)`` per element for ``y = 1`` and ``-log1p(-fl(1 - eps))`` for ``y = 0``,
+        where ``fl(1 - eps)`` is the clip bound rounded to float64 (for ``eps = 1e-7`` that
+        is 16.1180956515, 5e-10 above ``-log(eps)``).
 
     Raises
     ------

@@ -4,6 +4,10 @@ The book is built once per test session (``jupyter-book build . -W --keep-going`
 repository, exactly as the README says), reusing the execution cache in
 ``_build/.jupyter_cache``. Browser tests drive Debian's ``chromium`` (launched by path, offline)
 through Playwright for Python; they are skipped with a clear reason where Chromium is missing.
+
+Property tests (Hypothesis) draw the same examples on every run (profile ``repeatable``), so a
+run passes or fails because of the code, never because of the draw; ``HYPOTHESIS_PROFILE=explore``
+draws fresh examples each run to hunt for new counterexamples.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 BUILD = REPOSITORY / "_build"
