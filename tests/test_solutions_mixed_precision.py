@@ -584,3 +584,10 @@ def test_fp16_underflow_fraction_scale_rounding_and_zero_d_arrays():
     assert strict(fp16_underflow_fraction, g, 1e39) == 0.0
     assert strict(fp16_underflow_fraction, np.array(1e-8, np.float32)) == 1.0
     assert strict(fp16_underflow_fraction, np.float32(1e-8)) == 1.0
+
+
+def test_fp16_underflow_fraction_converts_to_float32_first():
+    # 2**-25 * (1 + 2**-40) is 2**-25 in float32, the tie that float16 rounds to 0
+    assert strict(fp16_underflow_fraction, np.array([2.0**-25 * (1 + 2.0**-40)])) == 1.0
+    # 1e-50 is already 0 in float32, so it is not a nonzero entry
+    assert strict(fp16_underflow_fraction, np.array([1e-50, 1.0])) == 0.0
