@@ -591,3 +591,52 @@ def test_fp16_underflow_fraction_converts_to_float32_first():
     assert strict(fp16_underflow_fraction, np.array([2.0**-25 * (1 + 2.0**-40)])) == 1.0
     # 1e-50 is already 0 in float32, so it is not a nonzero entry
     assert strict(fp16_underflow_fraction, np.array([1e-50, 1.0])) == 0.0
+
+
+def test_train_step_with_a_single_parameter():
+    torch.manual_seed(4)
+    model = torch.nn.Linear(3, 1, bias=False)  # one parameter tensor
+    ref = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    got = mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
+    assert got == _reference_step(ref, ref_opt, x, y)
+    _assert_same_parameters(model, ref)
+
+
+def test_train_step_autocasts_to_the_dtype_given():
+    model, x, y = _problem(5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
+        expected = torch.nn.functional.mse_loss(model(x), y).float().item()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        other = torch.nn.functional.mse_loss(model(x), y).float().item()
+    assert expected != other
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    got = mixed_precision_train_step(
+        model, opt, torch.nn.functional.mse_loss, x, y, dtype=torch.float16
+    )
+    assert got == expected
+
+
+def test_train_step_sets_gradients_to_none_before_the_forward_pass():
+    # a parameter that the forward pass does not use keeps no stale gradient: with weight
+    # decay, SGD skips a parameter whose grad is None but would decay one with a zero grad
+    class TwoLayers(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = torch.nn.Linear(2, 1)
+            self.unused = torch.nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    torch.manual_seed(6)
+    model = TwoLayers()
+    before = model.unused.weight.detach().clone()
+    model.unused.weight.grad = torch.ones_like(before)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.5)
+    x, y = torch.randn(4, 2), torch.randn(4, 1)
+    mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
+    assert model.unused.weight.grad is None
+    assert torch.equal(model.unused.weight, before)
