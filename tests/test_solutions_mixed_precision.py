@@ -640,3 +640,9 @@ def test_train_step_sets_gradients_to_none_before_the_forward_pass():
     mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
     assert model.unused.weight.grad is None
     assert torch.equal(model.unused.weight, before)
+
+
+@pytest.mark.parametrize("init", [1e39, 1e-50])
+def test_init_scale_outside_float32_is_a_value_error_even_when_fp_errors_raise(init):
+    with pytest.raises(ValueError, match="init_scale must be finite and > 0 in float32"):
+        strict(DynamicLossScaler, init_scale=init)
