@@ -646,3 +646,10 @@ def test_train_step_sets_gradients_to_none_before_the_forward_pass():
 def test_init_scale_outside_float32_is_a_value_error_even_when_fp_errors_raise(init):
     with pytest.raises(ValueError, match="init_scale must be finite and > 0 in float32"):
         strict(DynamicLossScaler, init_scale=init)
+
+
+def test_growth_interval_one_grows_after_every_clean_step():
+    s = DynamicLossScaler(init_scale=4.0, growth_interval=1)
+    s.update(False)
+    s.update(False)
+    assert s.get_scale() == 16.0
