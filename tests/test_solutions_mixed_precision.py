@@ -653,3 +653,12 @@ def test_growth_interval_one_grows_after_every_clean_step():
     s.update(False)
     s.update(False)
     assert s.get_scale() == 16.0
+
+
+def test_update_at_the_ends_of_float32_is_silent():
+    big = DynamicLossScaler(init_scale=3e38, growth_interval=1)
+    strict(big.update, False)  # the grown scale would overflow: it stays
+    assert big.get_scale() == float(np.float32(3e38))
+    tiny = DynamicLossScaler(init_scale=1e-45)
+    strict(tiny.update, True)  # backoff underflows to 0, as in PyTorch
+    assert tiny.get_scale() == 0.0
