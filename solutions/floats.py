@@ -187,7 +187,8 @@ def kahan_sum(values: ArrayLike) -> np.float32:
     Parameters
     ----------
     values : array_like, 1-D
-        Values to add; they are cast to float32 first. The input is not modified.
+        Values to add; they are cast to float32 first, silently (beyond float32's range they
+        become +-inf, below it subnormals or +-0). The input is not modified.
 
     Returns
     -------
@@ -218,7 +219,7 @@ def kahan_sum(values: ArrayLike) -> np.float32:
     v = np.asarray(values)
     if v.ndim != 1:
         raise ValueError(f"kahan_sum: values must be a 1-D array; got shape {v.shape}")
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         v32 = v.astype(np.float32, copy=False)
     s = np.float32(0.0)
     c = np.float32(0.0)

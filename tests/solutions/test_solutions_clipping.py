@@ -357,3 +357,155 @@ def test_fast_norm_on_large_blocked_arrays_is_exact_to_a_few_ulps(dtype):
         assert c.dtype == dtype and c.shape == a.shape
         want = a.astype(np.float64) * coef
         assert np.all(np.abs(c - want) <= np.spacing(np.abs(want).astype(dtype)))
+
+
+# ------------------------------------------- edge semantics pinned down by mutation testing
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: clip_by_value(np.ones(3), 1.0),
+            "clip_by_value: grads must be a list or tuple of arrays; got ndarray "
+            "(wrap a single array as [g])",
+        ),
+        (
+            lambda: clip_by_value([np.ones(2)], "1"),
+            "clip_by_value: clip_value must be a real number; got str",
+        ),
+        (
+            lambda: clip_by_value([np.ones(2)], -1.0),
+            "clip_by_value: clip_value must be finite and > 0; got -1.0",
+        ),
+        (
+            lambda: clip_by_global_norm({"w": np.ones(2)}, 1.0),
+            "clip_by_global_norm: grads must be a list or tuple of arrays; got dict "
+            "(wrap a single array as [g])",
+        ),
+        (
+            lambda: clip_by_global_norm([np.ones(2)], None),
+            "clip_by_global_norm: max_norm must be a real number; got NoneType",
+        ),
+        (
+            lambda: clip_by_global_norm([np.ones(2)], 0.0),
+            "clip_by_global_norm: max_norm must be finite and > 0; got 0.0",
+        ),
+        (
+            lambda: sgd_with_clipping(lambda t, s: t, np.ones(2, complex), 0.1, 1),
+            "sgd_with_clipping: theta0 must hold real numbers (a float, int or bool array); "
+            "got dtype complex128",
+        ),
+        (
+            lambda: sgd_with_clipping(lambda t, s: t, np.ones(2), np.inf, 1),
+            "sgd_with_clipping: lr must be finite and > 0; got inf",
+        ),
+        (
+            lambda: sgd_with_clipping(lambda t, s: t, np.ones(2), 0.1, 1, max_norm=True),
+            "sgd_with_clipping: max_norm must be a real number; got bool",
+        ),
+        (
+            lambda: sgd_with_clipping(lambda t, s: t.astype(complex), np.ones(2), 0.1, 1),
+            "sgd_with_clipping: gradient must hold real numbers (a float, int or bool array); "
+            "got dtype complex128",
+        ),
+    ],
+)
+def test_error_messages_name_the_function_and_the_argument(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_grads_must_be_a_list_or_tuple_not_any_iterable():
+    with pytest.raises(ValueError, match="got generator"):
+        clip_by_value((g for g in [np.ones(2)]), 1.0)
+    with pytest.raises(ValueError, match="got float"):
+        clip_by_global_norm(5.0, 1.0)
+
+
+@pytest.mark.parametrize("bad", [True, "1e-6", None, np.inf, np.nan])
+def test_eps_must_be_a_finite_non_negative_real(bad):
+    with pytest.raises(ValueError, match="eps must be finite and >= 0"):
+        clip_by_global_norm([np.ones(2)], 1.0, eps=bad)
+
+
+def test_eps_zero_is_allowed_and_clips_to_max_norm_exactly():
+    clipped, norm = strict(clip_by_global_norm, [np.array([3.0, 4.0])], 1.0, eps=0.0)
+    assert norm == 5.0
+    np.testing.assert_array_equal(clipped[0], [3.0 * (1.0 / 5.0), 4.0 * (1.0 / 5.0)])
+
+
+def test_non_finite_message_gives_the_norm_nan_before_inf():
+    # NaN in one array, inf in an earlier one: the norm is NaN, the first bad array is named
+    g = [np.ones(2), np.array([np.inf]), np.array([np.nan])]
+    with pytest.raises(FloatingPointError) as info:
+        strict(clip_by_global_norm, g, 1.0)
+    assert str(info.value).startswith(
+        "clip_by_global_norm: the global norm is nan because grads[1] contains inf;"
+    )
+    with pytest.raises(FloatingPointError, match=r"^clip_by_global_norm: the global norm is inf "):
+        strict(clip_by_global_norm, [np.array([1.0, -np.inf])], 1.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_clipped_narrow_arrays_are_the_float64_product_rounded_once(dtype):
+    rng = np.random.default_rng(11)
+    grads = [rng.standard_normal(500).astype(dtype), rng.standard_normal((7, 9)).astype(dtype)]
+    clipped, norm = strict(clip_by_global_norm, grads, 0.3)
+    coef = 0.3 / (norm + 1e-6)
+    for c, g in zip(clipped, grads, strict=True):
+        assert c.dtype == dtype
+        np.testing.assert_array_equal(c, (g.astype(np.float64) * coef).astype(dtype))
+
+
+def test_global_norm_takes_the_unscaled_sum_when_it_can_be_trusted():
+    # here the unscaled and the rescaled sums round differently: the norm is the unscaled one
+    from solutions import clipping
+
+    a = np.random.default_rng(0).standard_normal(1000)
+    fast = clipping._fast_global_norm([a])
+    _, e = math.frexp(float(np.max(np.abs(a))))
+    rescaled = math.ldexp(math.sqrt(float(np.sum(np.ldexp(a, -e) ** 2))), e)
+    assert fast != rescaled
+    assert strict(clip_by_global_norm, [a], 1.0)[1] == fast
+
+
+def test_sgd_runs_in_float64_whatever_the_dtypes():
+    # float32 theta0 and float32 gradients: the iterate and every product are float64
+    g32 = np.array([0.3, 1.1], np.float32)
+    res = strict(sgd_with_clipping, lambda t, s: g32, np.zeros(2, np.float32), 0.1, 2)
+    assert res["theta"].dtype == res["path"].dtype == res["grad_norms"].dtype == np.float64
+    step = 0.1 * g32.astype(np.float64)
+    assert np.any(step.astype(np.float32) != step)  # float32 arithmetic would round it
+    np.testing.assert_array_equal(res["path"][1], -step)
+    np.testing.assert_array_equal(res["path"][2], -step - step)
+    # a clipped float32 gradient is scaled in float64 as well
+    res = strict(sgd_with_clipping, lambda t, s: g32, np.zeros(2), 1.0, 1, max_norm=0.5)
+    norm = math.hypot(*g32.astype(np.float64))
+    assert res["grad_norms"][0] == norm and res["clipped"] == [0]
+    np.testing.assert_array_equal(res["theta"], -(g32.astype(np.float64) * (0.5 / (norm + 1e-6))))
+
+
+def test_sgd_rejects_a_finite_gradient_whose_norm_overflows_when_clipping():
+    big = lambda t, s: np.full(4, 1.7e308)  # noqa: E731
+    with pytest.raises(FloatingPointError) as info:
+        strict(sgd_with_clipping, big, np.zeros(4), 0.1, 3, max_norm=1.0)
+    assert str(info.value) == (
+        "sgd_with_clipping: the gradient at step 0 is not finite (norm inf); clipping cannot "
+        "rescue inf/NaN gradients -- lower the learning rate or fix grad_fn"
+    )
+
+
+def test_sgd_records_nan_norms_and_updates_silently():
+    # NaN gradient without clipping: its norm is NaN (not inf), and theta becomes NaN
+    res = strict(sgd_with_clipping, lambda t, s: np.array([1.0, np.nan]), np.zeros(2), 0.1, 1)
+    assert math.isnan(res["grad_norms"][0]) and np.isnan(res["theta"][1])
+    # lr * g overflows, theta - lr * g underflows to theta, inf - inf is NaN: all silent
+    res = strict(sgd_with_clipping, lambda t, s: np.array([1e308]), np.zeros(1), 10.0, 1)
+    assert res["theta"][0] == -np.inf
+    res = strict(sgd_with_clipping, lambda t, s: np.array([1e-20]), np.ones(1), 1e-300, 1)
+    assert res["theta"][0] == 1.0
+    flip = lambda t, s: np.array([np.inf if s == 0 else -np.inf])  # noqa: E731
+    res = strict(sgd_with_clipping, flip, np.zeros(1), 0.1, 2)
+    assert res["path"][1, 0] == -np.inf and np.isnan(res["path"][2, 0])

@@ -328,3 +328,99 @@ def test_kahan_sum_bad_input():
         kahan_sum(np.ones((2, 2), dtype=np.float32))
     with pytest.raises(ValueError, match="1-D array; got shape \\(\\)"):
         kahan_sum(np.float32(1.0))
+
+
+# ------------------------------------------- edge semantics pinned down by mutation testing
+
+# A signalling NaN (quiet bit clear): converting it to float32 raises the "invalid" flag.
+SIGNALLING_NAN = float(np.array([0x7FF0000000000001], dtype=np.uint64).view(np.float64)[0])
+
+
+def test_float_format_message_names_the_type():
+    with pytest.raises(
+        ValueError,
+        match=r"^float_format: exponent_bits must be an int in "
+        r"\[2, 11\]; got 5\.0 of type float$",
+    ):
+        float_format(5.0, 10)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: ulp(1.0, np.int32),
+            "ulp: dtype must be np.float16, np.float32 or np.float64; got int32",
+        ),
+        (
+            lambda: ulp(np.ones((2, 3)), np.float32),
+            "ulp: x must be a real scalar; got shape (2, 3)",
+        ),
+        (lambda: ulp(1 + 2j, np.float64), "ulp: x must be real; got (1+2j)"),
+        (
+            lambda: ulps_between(1.0, 2.0, "i8"),
+            "ulps_between: dtype must be np.float16, np.float32 or np.float64; got int64",
+        ),
+        (
+            lambda: ulps_between(np.ones(2), 1.0),
+            "ulps_between: a must be a real scalar; got shape (2,)",
+        ),
+        (
+            lambda: ulps_between(1.0, np.ones(3)),
+            "ulps_between: b must be a real scalar; got shape (3,)",
+        ),
+        (
+            lambda: ulps_between(np.complex64(1j), 1.0),
+            f"ulps_between: a must be real; got {np.complex64(1j)!r}",
+        ),
+        (lambda: ulps_between(1.0, 2j), "ulps_between: b must be real; got 2j"),
+        (
+            lambda: ulps_between(math.nan, 1.0),
+            "ulps_between: a is NaN; NaN has no place on the "
+            "number line, pass finite or infinite values only",
+        ),
+    ],
+)
+def test_error_messages_name_the_function_and_the_argument(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_ulp_rounds_silently_at_both_ends_of_the_range(dtype):
+    info = np.finfo(dtype)
+    # 1e-300 underflows to +0 in the narrow format: the smallest subnormal is its spacing.
+    assert _quiet(ulp, 1e-300, dtype) == float(info.smallest_subnormal)
+    assert math.isnan(_quiet(ulp, -1e300, dtype))  # overflows to -inf
+    assert _quiet(ulps_between, 1e-300, -1e-300, dtype) == 0
+    assert _quiet(ulps_between, float(info.max), 1e300, dtype) == 1
+
+
+def test_signalling_nan_is_handled_quietly():
+    assert math.isnan(SIGNALLING_NAN)
+    assert math.isnan(_quiet(ulp, SIGNALLING_NAN, np.float32))
+    with pytest.raises(ValueError, match="b is NaN"):
+        _quiet(ulps_between, 1.0, SIGNALLING_NAN, np.float32)
+    assert np.isnan(_quiet(kahan_sum, np.array([1.0, SIGNALLING_NAN])))
+
+
+def test_kahan_sum_casts_float64_input_silently_and_first():
+    # Casting first: 1 + 2**-30 is 1.0 in float32, so the sum cancels to 0 exactly.
+    assert _quiet(kahan_sum, np.array([1.0 + 2.0**-30, -1.0])) == np.float32(0.0)
+    # Tiny and huge float64 values become 0 and inf without a floating-point exception.
+    assert _quiet(kahan_sum, np.array([1e-300, 1.0])) == np.float32(1.0)
+    assert _quiet(kahan_sum, np.array([1.0, 1e300])) == np.inf
+    got = _quiet(kahan_sum, np.array([-1e300, 1.0]))
+    assert got == -np.inf and type(got) is np.float32
+
+
+@pytest.mark.parametrize(
+    "values", [[1.0, 2.0**-24], [2.0**-24, 1.0], [2.0, 2.0**-23], [-4.0, -(2.0**-22)]]
+)
+def test_kahan_sum_adds_the_compensation_with_its_sign(values):
+    """Sums that tie at a power of two: the running sum is the power and the compensation half
+    an ulp further from zero, so ``s + c`` rounds to the power (ties to even) while ``s - c``
+    is the float just inside it."""
+    v = np.array(values, dtype=np.float32)
+    assert _quiet(kahan_sum, v) == _exact_float32_sum(v)

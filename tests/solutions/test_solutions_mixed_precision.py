@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import warnings
 from fractions import Fraction
 
@@ -423,3 +424,241 @@ def test_train_step_needs_parameters():
             torch.ones(2),
             torch.ones(2),
         )
+
+
+# ------------------------------------------- edge semantics pinned down by mutation testing
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda: round_to_bfloat16(np.ones(3)),
+            "round_to_bfloat16: x must be a float32 ndarray; got float64 "
+            "(convert with np.asarray(x, dtype=np.float32))",
+        ),
+        (
+            lambda: round_to_bfloat16([1.0]),
+            "round_to_bfloat16: x must be a float32 ndarray; got list "
+            "(convert with np.asarray(x, dtype=np.float32))",
+        ),
+        (
+            lambda: DynamicLossScaler(init_scale="2"),
+            "DynamicLossScaler: init_scale must be a real number; got '2'",
+        ),
+        (
+            lambda: DynamicLossScaler(growth_factor=None),
+            "DynamicLossScaler: growth_factor must be a real number; got None",
+        ),
+        (
+            lambda: DynamicLossScaler(backoff_factor=True),
+            "DynamicLossScaler: backoff_factor must be a real number; got True",
+        ),
+        (
+            lambda: DynamicLossScaler(init_scale=1e-50),
+            "DynamicLossScaler: init_scale must be finite and > 0 in float32; got 1e-50",
+        ),
+        (
+            lambda: DynamicLossScaler(growth_factor=1.0),
+            "DynamicLossScaler: growth_factor must be finite and > 1; got 1.0",
+        ),
+        (
+            lambda: DynamicLossScaler(backoff_factor=-0.5),
+            "DynamicLossScaler: backoff_factor must lie in (0, 1); got -0.5",
+        ),
+        (
+            lambda: DynamicLossScaler(growth_interval=True),
+            "DynamicLossScaler: growth_interval must be an int; got True",
+        ),
+        (
+            lambda: DynamicLossScaler(growth_interval=-3),
+            "DynamicLossScaler: growth_interval must be >= 1; got -3",
+        ),
+        (
+            lambda: DynamicLossScaler().unscale(np.ones(3)),
+            "DynamicLossScaler.unscale: grads must be a list or tuple of arrays; got ndarray",
+        ),
+        (
+            lambda: DynamicLossScaler().unscale([np.ones(2), np.ones(2, complex)]),
+            "DynamicLossScaler.unscale: grads[1] must be real; got dtype complex128",
+        ),
+        (
+            lambda: fp16_underflow_fraction(np.ones(2), "2"),
+            "fp16_underflow_fraction: loss_scale must be a real number; got '2'",
+        ),
+        (
+            lambda: fp16_underflow_fraction(np.ones(2), -1.0),
+            "fp16_underflow_fraction: loss_scale must be finite and > 0; got -1.0",
+        ),
+        (
+            lambda: fp16_underflow_fraction([np.ones(2), np.array(["a"])]),
+            "fp16_underflow_fraction: array 1 must be real; got <U1",
+        ),
+    ],
+)
+def test_error_messages_name_the_function_and_the_argument(call, message):
+    with pytest.raises(ValueError) as info:
+        call()
+    assert str(info.value) == message
+
+
+def test_train_step_error_messages():
+    with pytest.raises(ValueError) as info:
+        mixed_precision_train_step(
+            torch.nn.Tanh(), None, torch.nn.functional.mse_loss, torch.ones(2), torch.ones(2)
+        )
+    assert str(info.value) == "mixed_precision_train_step: the model has no parameters to train"
+    model = torch.nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for loss_fn in (lambda out, t: out - t, lambda out, t: 1.0):
+        with pytest.raises(ValueError) as info:
+            mixed_precision_train_step(model, opt, loss_fn, torch.ones(3, 2), torch.ones(3, 1))
+        assert str(info.value) == (
+            "mixed_precision_train_step: loss_fn must return a scalar tensor"
+        )
+
+
+def _all_finite_float16() -> np.ndarray:
+    g = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16).view(np.float16)
+    return g[np.isfinite(g)]
+
+
+def test_unscale_float16_multiplies_in_float32_then_rounds():
+    # with scale 10 the float32 product of some float16 values lands exactly on a float16 tie
+    # that the exact (float64) product does not: every finite float16 value is checked
+    g16 = _all_finite_float16()
+    s = DynamicLossScaler(init_scale=10.0)
+    (u16,), found = strict(s.unscale, [g16])
+    inv = np.float32(1.0 / np.float64(np.float32(10.0)))
+    with np.errstate(all="ignore"):
+        want = (g16.astype(np.float32) * inv).astype(np.float16)
+        wider = (g16.astype(np.float64) * np.float64(inv)).astype(np.float16)
+    assert not found and u16.dtype == np.float16
+    assert np.any(want.view(np.uint16) != wider.view(np.uint16))
+    np.testing.assert_array_equal(u16.view(np.uint16), want.view(np.uint16))
+
+
+def test_unscale_integer_arrays_and_scale_one():
+    s = DynamicLossScaler(init_scale=4.0)
+    (u,), found = strict(s.unscale, [np.array([4, -8, 1])])
+    assert found is False and u.dtype == np.float64
+    np.testing.assert_array_equal(u, [1.0, -2.0, 0.25])
+    one = DynamicLossScaler(init_scale=1.0)
+    grads = [np.array([3.0, np.nan], np.float32), np.array([True, False]), np.ones(2)]
+    out, found = strict(one.unscale, grads)
+    assert found is True and len(out) == 3
+    assert [o.dtype for o in out] == [np.float32, np.float64, np.float64]
+    np.testing.assert_array_equal(out[0], grads[0])
+    np.testing.assert_array_equal(out[1], [1.0, 0.0])
+    assert out[0] is not grads[0] and out[2] is not grads[2]
+    with pytest.raises(ValueError, match="got generator"):
+        s.unscale(g for g in grads)
+
+
+def test_scale_at_the_ends_of_float32_is_handled_silently():
+    # the smallest float32 scale: its float32 reciprocal overflows to inf
+    tiny = DynamicLossScaler(init_scale=1e-45, backoff_factor=0.5)
+    out, found = strict(tiny.unscale, [np.array([1.0, -2.0], np.float32), np.array([1e-300])])
+    assert not found and out[0].tolist() == [np.inf, -np.inf] and out[1][0] == np.inf
+    assert strict(tiny.scale_loss, 1e308) == 1e308 * float(np.float32(1e-45))
+    # one backoff rounds it to 0: then 1/scale is inf and inf * 0 is NaN, all silently
+    tiny.update(True)
+    assert tiny.get_scale() == 0.0
+    out, found = strict(tiny.unscale, [np.array([0.0, 3.0]), np.array([1.0], np.float16)])
+    assert np.isnan(out[0][0]) and out[0][1] == np.inf and out[1][0] == np.inf
+    assert math.isnan(strict(tiny.scale_loss, math.inf))
+    big = DynamicLossScaler()
+    assert strict(big.scale_loss, 1e308) == math.inf
+    # unscaling overflows and underflows the narrow formats without a warning
+    half = DynamicLossScaler(init_scale=0.5)
+    out, _ = strict(half.unscale, [np.array([3e38], np.float32), np.array([6e4], np.float16)])
+    assert out[0][0] == np.inf and out[1][0] == np.inf
+    out, _ = strict(big.unscale, [np.array([1e-40], np.float32), np.array([1e-5], np.float16)])
+    assert out[0][0] == np.float32(1e-40) * np.float32(2.0**-16) and out[1][0] == 0.0
+
+
+def test_fp16_underflow_fraction_scale_rounding_and_zero_d_arrays():
+    g = np.array([1e-3, -2.0, 0.0, 5e-8], np.float32)
+    # float32(1e-50) is 0: every nonzero entry is lost; float32(1e39) is inf: none is
+    assert strict(fp16_underflow_fraction, g, 1e-50) == 1.0
+    assert strict(fp16_underflow_fraction, g, 1e39) == 0.0
+    assert strict(fp16_underflow_fraction, np.array(1e-8, np.float32)) == 1.0
+    assert strict(fp16_underflow_fraction, np.float32(1e-8)) == 1.0
+
+
+def test_fp16_underflow_fraction_converts_to_float32_first():
+    # 2**-25 * (1 + 2**-40) is 2**-25 in float32, the tie that float16 rounds to 0
+    assert strict(fp16_underflow_fraction, np.array([2.0**-25 * (1 + 2.0**-40)])) == 1.0
+    # 1e-50 is already 0 in float32, so it is not a nonzero entry
+    assert strict(fp16_underflow_fraction, np.array([1e-50, 1.0])) == 0.0
+
+
+def test_train_step_with_a_single_parameter():
+    torch.manual_seed(4)
+    model = torch.nn.Linear(3, 1, bias=False)  # one parameter tensor
+    ref = copy.deepcopy(model)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+    x, y = torch.randn(8, 3), torch.randn(8, 1)
+    got = mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
+    assert got == _reference_step(ref, ref_opt, x, y)
+    _assert_same_parameters(model, ref)
+
+
+def test_train_step_autocasts_to_the_dtype_given():
+    model, x, y = _problem(5)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.float16):
+        expected = torch.nn.functional.mse_loss(model(x), y).float().item()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        other = torch.nn.functional.mse_loss(model(x), y).float().item()
+    assert expected != other
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    got = mixed_precision_train_step(
+        model, opt, torch.nn.functional.mse_loss, x, y, dtype=torch.float16
+    )
+    assert got == expected
+
+
+def test_train_step_sets_gradients_to_none_before_the_forward_pass():
+    # a parameter that the forward pass does not use keeps no stale gradient: with weight
+    # decay, SGD skips a parameter whose grad is None but would decay one with a zero grad
+    class TwoLayers(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.used = torch.nn.Linear(2, 1)
+            self.unused = torch.nn.Linear(2, 1)
+
+        def forward(self, x):
+            return self.used(x)
+
+    torch.manual_seed(6)
+    model = TwoLayers()
+    before = model.unused.weight.detach().clone()
+    model.unused.weight.grad = torch.ones_like(before)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=0.5)
+    x, y = torch.randn(4, 2), torch.randn(4, 1)
+    mixed_precision_train_step(model, opt, torch.nn.functional.mse_loss, x, y)
+    assert model.unused.weight.grad is None
+    assert torch.equal(model.unused.weight, before)
+
+
+@pytest.mark.parametrize("init", [1e39, 1e-50])
+def test_init_scale_outside_float32_is_a_value_error_even_when_fp_errors_raise(init):
+    with pytest.raises(ValueError, match="init_scale must be finite and > 0 in float32"):
+        strict(DynamicLossScaler, init_scale=init)
+
+
+def test_growth_interval_one_grows_after_every_clean_step():
+    s = DynamicLossScaler(init_scale=4.0, growth_interval=1)
+    s.update(False)
+    s.update(False)
+    assert s.get_scale() == 16.0
+
+
+def test_update_at_the_ends_of_float32_is_silent():
+    big = DynamicLossScaler(init_scale=3e38, growth_interval=1)
+    strict(big.update, False)  # the grown scale would overflow: it stays
+    assert big.get_scale() == float(np.float32(3e38))
+    tiny = DynamicLossScaler(init_scale=1e-45)
+    strict(tiny.update, True)  # backoff underflows to 0, as in PyTorch
+    assert tiny.get_scale() == 0.0

@@ -429,3 +429,220 @@ def test_welford_fast_path_on_large_offset_batches_matches_exact(dtype):
     assert n == x.size
     assert abs(Fraction(m) - em) <= 4 * U64 * abs(em)
     assert abs(Fraction(v) - ev) <= 64 * U64 * ev
+
+
+# ------------------------------------------- edge semantics pinned down by mutation testing
+
+# A signalling NaN (quiet bit clear): arithmetic on it raises the "invalid" flag.
+SIGNALLING_NAN = float(np.array([0x7FF0000000000001], dtype=np.uint64).view(np.float64)[0])
+C = np.ones((2, 2), complex)
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "message"),
+    [
+        (
+            fit_standardiser,
+            (C,),
+            "fit_standardiser: X must hold real numbers; got dtype complex128",
+        ),
+        (
+            fit_standardiser,
+            (np.ones(3),),
+            "fit_standardiser: X must be 2-D (n_samples, n_features); got shape (3,) "
+            "(use X.reshape(-1, 1) for a single feature)",
+        ),
+        (
+            fit_standardiser,
+            (np.ones((0, 2)),),
+            "fit_standardiser: X has no rows; need at least one sample",
+        ),
+        (
+            fit_standardiser,
+            (np.array([[1.0, 2.0], [3.0, np.nan]]),),
+            "fit_standardiser: column 1 of X contains NaN; impute or drop missing values before "
+            "standardising",
+        ),
+        (
+            standardise,
+            (C, np.zeros(2), np.ones(2)),
+            "standardise: X must hold real numbers; got dtype complex128",
+        ),
+        (
+            standardise,
+            (np.ones((2, 2)), C[0], np.ones(2)),
+            "standardise: mean must hold real numbers; got dtype complex128",
+        ),
+        (
+            standardise,
+            (np.ones((2, 2)), np.zeros(2), C[0]),
+            "standardise: scale must hold real numbers; got dtype complex128",
+        ),
+        (
+            standardise,
+            (np.ones((2, 2)), np.array([0.0, np.inf]), np.ones(2)),
+            "standardise: mean must be finite",
+        ),
+        (
+            standardise,
+            (np.ones((2, 2)), np.zeros(2), np.array([1.0, -1.0])),
+            "standardise: scale must be finite and > 0 in every column (fit_standardiser gives "
+            "1.0 to constant columns)",
+        ),
+        (
+            fit_linear_regression_gd,
+            (C, np.ones(2)),
+            "fit_linear_regression_gd: X must hold real numbers; got dtype complex128",
+        ),
+        (
+            fit_linear_regression_gd,
+            (np.ones((2, 2)), C[0]),
+            "fit_linear_regression_gd: y must hold real numbers; got dtype complex128",
+        ),
+        (
+            fit_linear_regression_gd,
+            (np.ones(3), np.ones(3)),
+            "fit_linear_regression_gd: X must be 2-D (n_samples, n_features) with at least one "
+            "row; got shape (3,)",
+        ),
+        (
+            fit_linear_regression_gd,
+            (np.ones((0, 2)), np.ones(0)),
+            "fit_linear_regression_gd: X must be 2-D (n_samples, n_features) with at least one "
+            "row; got shape (0, 2)",
+        ),
+    ],
+)
+def test_error_messages_name_the_function_and_the_argument(func, args, message):
+    with pytest.raises(ValueError) as info:
+        func(*args)
+    assert str(info.value) == message
+
+
+def test_welford_messages_name_the_batch():
+    with pytest.raises(ValueError) as info:
+        welford([np.ones(3), np.ones((2, 2))])
+    assert str(info.value) == (
+        "welford: batch 1 must be 1-D; got shape (2, 2) (pass b.ravel() to treat every entry "
+        "as one value)"
+    )
+
+
+@pytest.mark.parametrize("bad", [0.0, True, "0.1", None, np.inf])
+def test_fit_linear_regression_gd_rejects_bad_lr(bad):
+    with pytest.raises(ValueError, match=r"^fit_linear_regression_gd: lr must be finite and > 0"):
+        fit_linear_regression_gd(np.ones((3, 1)), np.ones(3), lr=bad)
+
+
+@pytest.mark.parametrize("bad", [2.5, True, "3", -1])
+def test_fit_linear_regression_gd_rejects_bad_n_steps(bad):
+    with pytest.raises(
+        ValueError, match=r"^fit_linear_regression_gd: n_steps must be a non-negative integer"
+    ):
+        fit_linear_regression_gd(np.ones((3, 1)), np.ones(3), n_steps=bad)
+
+
+def test_fit_linear_regression_gd_takes_the_documented_steps():
+    # one and two steps of full-batch descent on mean((Z w + b - y)^2) from w = 0, b = 0
+    X = np.array([[1.0, 10.0], [2.0, 30.0], [4.0, 20.0], [7.0, 60.0]])
+    y = np.array([1.0, -2.0, 0.5, 3.0])
+    mean, scale = fit_standardiser(X)
+    Z = (X - mean) / scale
+    w, b = np.zeros(2), 0.0
+    for steps in (1, 2):
+        r = Z @ w + b - y
+        w, b = w - 0.3 * (2.0 / 4) * (Z.T @ r), b - 0.3 * 2.0 * r.mean()
+        got_w, got_b = strict(fit_linear_regression_gd, X, y, lr=0.3, n_steps=steps)
+        np.testing.assert_allclose(got_w, w / scale, rtol=1e-14, atol=0)
+        assert got_b == rel(b - mean @ (w / scale), 1e-14)
+
+
+def test_fit_linear_regression_gd_defaults_are_lr_0_1_and_1000_steps():
+    # nearly collinear features converge slowly: step 1000 and step 1001 still differ
+    t = np.linspace(0.0, 1.0, 50)
+    X = np.column_stack([t, t + 1e-3 * np.sin(40 * t)])
+    y = 2.0 * t + 0.1 * np.cos(7 * t)
+    w, b = strict(fit_linear_regression_gd, X, y)
+    w1000, b1000 = fit_linear_regression_gd(X, y, lr=0.1, n_steps=1000)
+    w1001, _ = fit_linear_regression_gd(X, y, lr=0.1, n_steps=1001)
+    np.testing.assert_array_equal(w, w1000)
+    assert b == b1000
+    assert not np.array_equal(w, w1001)
+
+
+def test_fit_linear_regression_gd_one_row_and_no_columns():
+    # one row: every column is constant, so the weights are 0 and b descends towards y
+    w, b = strict(fit_linear_regression_gd, np.array([[3.0, 4.0]]), np.array([5.0]), n_steps=2)
+    np.testing.assert_array_equal(w, [0.0, 0.0])
+    assert b == rel(5.0 * (1 - 0.8**2), 1e-15)
+    w, b = strict(fit_linear_regression_gd, np.ones((3, 0)), np.array([1.0, 2.0, 6.0]))
+    assert w.shape == (0,) and b == rel(3.0, 1e-12)
+
+
+def test_fit_linear_regression_gd_is_silent_when_it_diverges_or_underflows():
+    X, y = _salary_data(n=50)
+    w, b = strict(fit_linear_regression_gd, X, y, lr=5.0, n_steps=3000)
+    assert not (np.isfinite(w).all() and math.isfinite(b))
+    # targets of 1e-307: the products in each step underflow to subnormals
+    t = np.arange(4.0)
+    w, b = strict(fit_linear_regression_gd, t[:, None], 1e-307 * (1.0 + t), n_steps=50)
+    assert w[0] > 0 and b > 0
+
+
+def test_fit_standardiser_narrow_dtype_results_round_silently():
+    # float32 subnormal data: the float64 mean and scale underflow when rounded to float32
+    X = np.array([[1e-45], [0.0], [0.0]], np.float32)
+    mean, scale = strict(fit_standardiser, X)
+    assert mean.dtype == scale.dtype == np.float32
+    assert mean[0] in (0.0, np.float32(1e-45)) and scale[0] in (0.0, np.float32(1e-45))
+
+
+def test_standardise_is_silent_on_overflow_and_signalling_nan():
+    Z = strict(standardise, np.array([[1e308], [SIGNALLING_NAN]]), [-1e308], [1.0])
+    assert Z[0, 0] == np.inf and np.isnan(Z[1, 0])
+    Z32 = strict(standardise, np.array([[3e38]], np.float32), [-3e38], [1e-3])
+    assert Z32.dtype == np.float32 and Z32[0, 0] == np.inf
+
+
+def test_welford_rescaled_statistics_with_inf_and_huge_values_are_silent():
+    # the rescaled path sums 3 * 8.5e307 (overflow) next to an inf: mean inf, variance NaN
+    n, m, v = strict(welford, [np.array([1.7e308, 1.7e308, 1.7e308, np.inf])])
+    assert n == 4 and m == math.inf and math.isnan(v)
+
+
+def test_welford_merges_opposite_infinities_and_overflowing_means_silently():
+    n, m, v = strict(welford, [np.array([np.inf]), np.array([-np.inf])])
+    assert n == 2 and math.isnan(m) and math.isnan(v)
+    # the difference of the two means overflows: the mean is still right, the variance inf
+    n, m, v = strict(welford, [np.array([-1.5e308]), np.array([1.5e308])])
+    assert n == 2 and m == 0.0 and v == math.inf
+
+
+def test_welford_takes_the_unscaled_batch_statistics_when_they_can_be_trusted():
+    # here the unscaled and the rescaled variances round differently: welford gives the first
+    from solutions import standardisation
+
+    b = 1e3 + np.random.default_rng(3).standard_normal(1000)
+    fast = standardisation._fast_batch_stats(b)
+    hi, lo, var_s, e = standardisation._column_stats(b.reshape(-1, 1))
+    assert fast[2] != float(np.ldexp(var_s[0], 2 * int(e[0])))
+    assert strict(welford, [b])[2] == fast[2]
+
+
+def test_welford_mean_is_the_rounded_sum_of_its_two_parts():
+    # the exact mean 1 + 2**-53 lies halfway between 1.0 and its neighbour above: the running
+    # mean is the pair (1.0, 2**-53), and hi + lo rounds (to even) to 1.0 -- not to the float
+    # below 1.0 that hi - lo would give
+    n, m, v = strict(welford, [np.array([1.0, 1.0 + 2.0**-52])])
+    assert n == 2 and m == 1.0 and v == rel(2.0**-106, 1e-15)
+
+
+def test_welford_merge_of_means_whose_difference_overflows_keeps_the_correction():
+    # the second batch's mean carries a correction term; its difference from the first mean
+    # overflows, so the means are combined directly, correction included
+    u = float(np.spacing(1.5e308))
+    a = np.array([-1.7e308])
+    b = np.array([1.5e308, 1.5e308, 1.5e308 + 3 * u, 1.3e308 + 21 * u])
+    n, m, v = strict(welford, [a, b])
+    exact = sum((Fraction(float(x)) for x in np.concatenate([a, b])), Fraction(0)) / 5
+    assert n == 5 and m == float(exact) and v == math.inf
