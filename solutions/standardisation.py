@@ -237,6 +237,7 @@ def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
         Their population variance (ddof=0); ``nan`` when there are no values, 0.0 for a single
         value. A NaN anywhere makes mean and var NaN; an inf makes the mean +-inf (or NaN for
         both signs) and the variance NaN; a variance beyond the float64 range is inf.
+        Never warns, whatever NumPy's error state: tiny values underflow silently.
 
     Raises
     ------
@@ -263,7 +264,7 @@ def welford(batches: Iterable[Any]) -> tuple[int, float, float]:
             continue
         total = n + nb
         wa, wb = n / total, nb / total
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             finite = math.isfinite(hi) and math.isfinite(b_hi)
             # the difference of the leading parts is exact when the means are close
             d_hi = float(np.float64(b_hi) - np.float64(hi)) if finite else math.nan

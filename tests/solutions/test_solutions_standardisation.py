@@ -610,6 +610,17 @@ def test_welford_rescaled_statistics_with_inf_and_huge_values_are_silent():
     assert n == 4 and m == math.inf and math.isnan(v)
 
 
+def test_welford_merge_whose_variance_underflows_is_silent():
+    # the merged variance, about 7e-322, is subnormal: the merge's products underflow on the
+    # way there, which must neither raise under a raising error state nor lose the value
+    arrays = [np.array([0.0]), np.array([0.0, 5.77e-161])]
+    n, m, v = strict(welford, arrays)
+    em, ev = exact_mean_var(np.concatenate(arrays))
+    assert n == 3
+    assert abs(mpmath.mpf(m) - em) <= 4 * U64 * abs(em)
+    assert abs(mpmath.mpf(v) - ev) <= 8 * 2.0**-1074 and v > 0
+
+
 def test_welford_merges_opposite_infinities_and_overflowing_means_silently():
     n, m, v = strict(welford, [np.array([np.inf]), np.array([-np.inf])])
     assert n == 2 and math.isnan(m) and math.isnan(v)
