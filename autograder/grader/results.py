@@ -11,24 +11,45 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from autograder.judge.grading import GroupResult
+
 GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered"
 
 
 @dataclass(frozen=True)
 class CellResult:
-    """The result of one hidden test cell (one graded group of one name)."""
+    """The result of one hidden test cell: the cell (``grade_id``), the graded ``name`` it
+    checks, and the :class:`~autograder.judge.grading.GroupResult` of its group, the same
+    result ``autograder.grade_function`` reports (``group``, ``description``, ``points``,
+    ``passed``, ``feedback`` and ``score`` read through to it)."""
 
     grade_id: str
     name: str
-    group: str
-    description: str
-    points: float
-    passed: bool
-    feedback: str = ""
+    result: GroupResult
+
+    @property
+    def group(self) -> str:
+        return self.result.name
+
+    @property
+    def description(self) -> str:
+        return self.result.description
+
+    @property
+    def points(self) -> float:
+        return self.result.points
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
+
+    @property
+    def feedback(self) -> str:
+        return self.result.feedback
 
     @property
     def score(self) -> float:
-        return self.points if self.passed else 0.0
+        return self.result.score
 
 
 @dataclass
@@ -73,7 +94,10 @@ class StudentResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StudentResult:
         data = dict(data)
-        data["cells"] = [CellResult(**cell) for cell in data["cells"]]
+        data["cells"] = [
+            CellResult(cell["grade_id"], cell["name"], GroupResult(**cell["result"]))
+            for cell in data["cells"]
+        ]
         data["cell_errors"] = {int(k): v for k, v in data["cell_errors"].items()}
         data["cell_labels"] = {int(k): v for k, v in data.get("cell_labels", {}).items()}
         return cls(**data)

@@ -35,7 +35,7 @@ from autograder.grader.results import (
 )
 from autograder.grader.sandbox import RunReport, Sandbox
 from autograder.grader.submissions import Submission
-from autograder.judge.grading import judge_group
+from autograder.judge.grading import GroupResult, judge_group
 
 MAX_CELL_ERRORS = 100  # kept per student (each at most 500 characters)
 MAX_LISTED = 10  # cells named in the reason
@@ -96,17 +96,8 @@ def grade_submission(
         else:
             judged = judge_group(check, group, [report.outcomes[i] for i in cases])
             passed, feedback = judged.passed, judged.feedback
-        result.cells.append(
-            CellResult(
-                cell.grade_id,
-                cell.name,
-                cell.group,
-                group.description,
-                cell.points,
-                passed,
-                feedback,
-            )
-        )
+        judged = GroupResult(cell.group, group.description, cell.points, passed, feedback)
+        result.cells.append(CellResult(cell.grade_id, cell.name, judged))
     result.manual = [
         {"grade_id": m.grade_id, "points": m.points, "answered": answered(notebook, m)}
         for m in spec.manual_cells
@@ -172,7 +163,9 @@ def _not_graded(
         feedback = f"{cell.name}, group '{cell.group}': not graded, {problem}."
         result.cells.append(
             CellResult(
-                cell.grade_id, cell.name, cell.group, description, cell.points, False, feedback
+                cell.grade_id,
+                cell.name,
+                GroupResult(cell.group, description, cell.points, False, feedback),
             )
         )
     result.manual = [

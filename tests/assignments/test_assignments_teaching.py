@@ -42,6 +42,7 @@ from autograder.course.operations import COURSE_ROOT, copy_course
 from autograder.grader.assignment import load_spec
 from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.results import CellResult, StudentResult
+from autograder.judge.grading import GroupResult
 from solutions.clipping import clip_by_global_norm, clip_by_value, sgd_with_clipping
 from solutions.floats import ulp
 from solutions.mixed_precision import round_to_bfloat16
@@ -367,7 +368,10 @@ def test_the_formgrader_notebook_of_the_course_grader_shows_the_rubric(released,
     assignment = "ex03_logsumexp"
     course = copy_course(tmp_path / "course")
     spec = load_spec(course, assignment)
-    cells = [CellResult(t.grade_id, t.name, t.group, "", t.points, True) for t in spec.test_cells]
+    cells = [
+        CellResult(t.grade_id, t.name, GroupResult(t.group, "", t.points, True))
+        for t in spec.test_cells
+    ]
     result = StudentResult("student", "graded", spec.max_score, cells=cells)
     notebook = json.loads(released[assignment].read_text(encoding="utf-8"))
     with GradebookWriter(course, spec) as writer:

@@ -14,6 +14,7 @@ from autograder.grader.assignment import load_spec
 from autograder.grader.inert import inert_markdown, plain_text, spreadsheet_cell
 from autograder.grader.reports import feedback_html, grades_csv, summary, terminal_report
 from autograder.grader.results import TAMPERED, CellResult, StudentResult
+from autograder.judge.grading import GroupResult
 
 SPEC = load_spec(COURSE_ROOT, "ex03_logsumexp")
 ESCAPES = "\x1b]0;title\x07\x1b[2J\r\u202e\x00"
@@ -21,7 +22,9 @@ ESCAPES = "\x1b]0;title\x07\x1b[2J\r\u202e\x00"
 
 def hostile_result(student: str = "-1+1") -> StudentResult:
     cells = [
-        CellResult(c.grade_id, c.name, c.group, "what", c.points, False, ESCAPES + "f" * 10**5)
+        CellResult(
+            c.grade_id, c.name, GroupResult(c.group, "what", c.points, False, ESCAPES + "f" * 10**5)
+        )
         for c in SPEC.test_cells
     ]
     return StudentResult(
