@@ -459,6 +459,15 @@ def test_clipped_narrow_arrays_are_the_float64_product_rounded_once(dtype):
         np.testing.assert_array_equal(c, (g.astype(np.float64) * coef).astype(dtype))
 
 
+def test_global_norm_rescales_when_squares_underflow_partly():
+    # 1e-160² is normal but 1e-170² underflows to a subnormal that has lost digits: the
+    # unscaled sum looks usable (not 0) yet is wrong in the 5th digit, so it must be rescaled
+    grads = [np.array([1e-160, 1e-170])]
+    with mpmath.workdps(50):
+        exact = float(mpmath.sqrt(mpmath.mpf(1e-160) ** 2 + mpmath.mpf(1e-170) ** 2))
+    assert strict(clip_by_global_norm, grads, 1.0)[1] == exact
+
+
 def test_global_norm_takes_the_unscaled_sum_when_it_can_be_trusted():
     # here the unscaled and the rescaled sums round differently: the norm is the unscaled one
     from solutions import clipping

@@ -318,6 +318,9 @@ def test_bce_with_logits_examples():
     assert _quiet(bce_with_logits, np.array([np.inf]), np.array([0.0])) == INF
     x32 = np.zeros((2, 2), dtype=np.float32)
     assert _quiet(bce_with_logits, x32, np.ones((2, 2), np.float32)) == rel(math.log(2.0), 1e-15)
+    # Confident and right: the loss is log1p(e^-|x|), far below 1; log(1 + e^-40) gives 0.
+    got = _quiet(bce_with_logits, np.array([40.0, -40.0]), np.array([1.0, 0.0]))
+    assert got == rel(math.log1p(math.exp(-40.0)), 1e-15)
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,8 @@ def test_logsumexp_known_values(values, expected):
 def test_logsumexp_nan_wins_over_inf_and_tiny_results_keep_their_digits():
     assert is_nan(oracle.logsumexp([INF, NAN])) and is_nan(oracle.logsumexp([NAN]))
     assert oracle.logsumexp([0.0, -40.0]) == precise(lambda mp: mp.log(1 + mp.exp(-40)))
+    # beyond the working precision: log(1 + e^-200) at 60 digits is 0, log1p keeps it
+    assert oracle.logsumexp([0.0, -200.0]) == precise(lambda mp: mp.log1p(mp.exp(-200)))
     three = [2.0, -1.0, 0.5]
     assert oracle.logsumexp(three) == precise(lambda mp: mp.log(sum(mp.exp(v) for v in three)))
     assert oracle.logsumexp([-50.0, 0.0, -60.0]) == precise(
