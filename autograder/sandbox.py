@@ -51,7 +51,7 @@ from autograder.syscalls import SeccompUnavailable, filter_program
 from autograder.watchdog import MemoryWatchdog, Usage
 
 PACKAGE = Path(__file__).resolve().parent
-HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "drivers")
+HARNESS_FILES = ("harness.py", "spec.py", "wire.py", "worker.py", "zygote.py", "drivers")
 MAX_RUNS = 12
 RESTART_BUDGET = 4  # a submission's runs together take at most this many run_seconds
 FIRST_UID = 61000

@@ -1,0 +1,373 @@
+"""The grader's side of the fork servers: one pre-imported sandbox per job slot, a child per run.
+
+Starting a sandboxed Python and importing NumPy, IPython and PyTorch costs each run more CPU
+than most notebooks' own code. :class:`ForkingSandbox` therefore keeps, per concurrent job, one
+long-lived bubblewrap sandbox running :mod:`autograder.zygote`, which imported all that once and
+forks one child per run; the child creates its own user, mount, PID and network namespaces, a
+fresh ``/tmp`` and ``/proc``, takes the limits and the seccomp filter, and only then reads the
+student's job (see :mod:`autograder.zygote` for the order). Everything else is
+:class:`autograder.sandbox.Sandbox`'s: the job, the channel, restarts, limits, the memory
+watchdog and the reports.
+
+A fork server serves one run at a time and is replaced when anything about it looks wrong: it
+died, it answered out of protocol, or a child's set-up failed. Its own user id (from the
+sandbox's pool, when the grader runs as root) is the user id of every child it forks, which never
+run at the same time: a child's PID namespace, and so every process a notebook started, is gone
+before the fork server reports the run's end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+
+from autograder.sandbox import Sandbox, SandboxUnavailable, _Attempt
+
+START_SECONDS = 120  # for a fork server to import its modules, on a loaded machine
+READY_SECONDS = 60  # for a child to set itself up
+CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+class ForkServerError(RuntimeError):
+    """A fork server died or broke its protocol; the message says what it printed."""
+
+
+class Child:
+    """One run forked by a :class:`ForkServer`: ``root`` is its outer process (the root of its
+    process tree, in the grader's PID namespace), ``pid`` its PID 1."""
+
+    def __init__(self, server: ForkServer, root: int, pid: int):
+        self.server = server
+        self.root = root
+        self.pid = pid
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:  # it has ended already
+            self._pidfd = None
+        self.returncode: int | None = None
+
+    def kill(self) -> None:
+        """End the run: its PID 1 and so every process in its PID namespace."""
+        if self._pidfd is not None and self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The run's exit code (``128 + n`` when signal ``n`` ended it), once every process of
+        it has ended. Raises ``TimeoutError`` after ``timeout`` seconds."""
+        if self.returncode is None:
+            message, _ = self.server.receive(timeout)
+            if message[:1] != b"X" or len(message) != 5:
+                raise self.server.broken(f"sent {message[:40]!r} instead of the run's end")
+            (self.returncode,) = struct.unpack("i", message[1:])
+            if self._pidfd is not None:
+                os.close(self._pidfd)
+        return self.returncode
+
+
+class ForkServer:
+    """One sandbox running :mod:`autograder.zygote`; :meth:`fork` starts a run."""
+
+    def __init__(self, command: list[str], config: dict, env: dict[str, str]):
+        self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        config = {**config, "socket_fd": theirs.fileno()}
+        self.output = b""
+        try:
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        try:
+            self.process.stdin.write(json.dumps(config).encode())
+            self.process.stdin.close()
+            message, _ = self.receive(START_SECONDS)
+        except (OSError, TimeoutError, ForkServerError) as error:
+            self.close()
+            raise ForkServerError(f"the fork server did not start: {error}{self._said()}") from None
+        if message != b"U":
+            self.close()
+            text = message[1:].decode("utf-8", "replace") if message[:1] == b"E" else message
+            raise ForkServerError(f"the fork server did not start: {text}{self._said()}")
+
+    def _drain(self) -> None:
+        while chunk := self.process.stdout.read1(65536):
+            self.output = (self.output + chunk)[-4000:]
+
+    def _said(self) -> str:
+        self._reader.join(timeout=1)
+        text = self.output.decode("utf-8", "replace").strip()
+        return f"; it printed: {text[-1000:]}" if text else ""
+
+    def broken(self, what: str) -> ForkServerError:
+        self.close()
+        return ForkServerError(f"the fork server {what}{self._said()}")
+
+    def receive(self, timeout: float | None) -> tuple[bytes, int]:
+        """The next message and the process id of its sender (in this PID namespace)."""
+        self._socket.settimeout(timeout)
+        try:
+            message, ancillary, _, _ = self._socket.recvmsg(256, socket.CMSG_SPACE(12))
+        except TimeoutError:
+            raise
+        except OSError as error:
+            raise self.broken(f"could not be read ({error})") from None
+        if not message:
+            raise self.broken("ended")
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                return message, CREDENTIALS.unpack(data[: CREDENTIALS.size])[0]
+        raise self.broken("sent a message without credentials")
+
+    def fork(self, stdin: int, output: int, channel: int, channel_number: int) -> Child | int:
+        """Start a run reading its job from ``stdin``, writing to ``output`` and to ``channel``
+        (which it finds as descriptor ``channel_number``). Returns the :class:`Child`, or the
+        exit code of a child whose set-up failed (it wrote why to ``output``)."""
+        request = [b"F" + struct.pack("i", channel_number)]
+        try:
+            socket.send_fds(self._socket, request, [stdin, output, channel])
+        except OSError as error:
+            raise self.broken(f"could not be written to ({error})") from None
+        message, root = self.receive(READY_SECONDS)
+        if message == b"A":
+            message, pid = self.receive(READY_SECONDS)
+            if message == b"R":
+                return Child(self, root, pid)
+        if message[:1] == b"X" and len(message) == 5:
+            code = struct.unpack("i", message[1:])[0]
+            self.close()  # a set-up that failed once will fail again: start afresh
+            return code
+        raise self.broken(f"sent {message[:40]!r} while starting a run")
+
+    @property
+    def alive(self) -> bool:
+        return self._socket.fileno() >= 0 and self.process.poll() is None
+
+    def close(self) -> None:
+        """End the fork server and everything it started (again: nothing)."""
+        self._socket.close()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.wait()
+
+
+def zygote_command(bwrap_command: list[str]) -> list[str]:
+    """A fork server's bubblewrap command, from a worker's: no seccomp filter (each child loads
+    it itself) and the host's ``/proc`` bound, not a masked one, so that each child may mount a
+    ``proc`` of its own (the kernel refuses that where an existing ``proc`` is partly covered)."""
+    command = []
+    words = iter(bwrap_command)
+    for word in words:
+        if word == "--seccomp":
+            next(words)
+        elif word == "--proc":
+            command += ["--bind", "/proc", next(words)]
+        else:
+            command.append(word)
+    return command
+
+
+class ForkingSandbox(Sandbox):
+    """A :class:`~autograder.sandbox.Sandbox` whose runs are children of fork servers that
+    imported ``preload`` (module names, e.g. those the assignment's notebook imports) once.
+
+    Only for ``isolate=True``.
+    """
+
+    def __init__(self, *args, preload: tuple[str, ...] = (), **kwargs):
+        self.preload = tuple(preload)
+        self._idle: queue.SimpleQueue[ForkServer] = queue.SimpleQueue()
+        self._servers: set[ForkServer] = set()
+        self._children: set[Child] = set()
+        super().__init__(*args, **kwargs)
+
+    def _check_bwrap(self) -> None:
+        try:
+            self._idle.put(self._start_server())
+        except ForkServerError as error:
+            raise SandboxUnavailable(
+                f"bubblewrap is installed but could not start a sandbox here ({error}). "
+                "It needs user or mount namespaces: run the grader as root, or allow "
+                "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on "
+                "Ubuntu 24.04 the AppArmor profile for bwrap). Or pass --no-sandbox, with the "
+                "risks it brings."
+            ) from None
+
+    def _start_server(self) -> ForkServer:
+        uid = self._uids.get() if os.getuid() == 0 else None
+        config = {
+            "uid": uid,
+            "limits": self.limits.rlimits(),
+            "tmp_bytes": self.limits.tmp_mb * 2**20,
+            "seccomp": self._seccomp.hex(),
+            "preload": list(self.preload),
+        }
+        command = zygote_command(self._bwrap_command(-1))
+        command += [sys.executable, "-I", "/grader/autograder/zygote.py"]
+        try:
+            server = ForkServer(command, config, {"PATH": "/usr/bin:/bin"})
+        except BaseException:
+            if uid is not None:
+                self._uids.put(uid)
+            raise
+        server.uid = uid
+        with self._lock:
+            self._servers.add(server)
+        return server
+
+    def _retire(self, server: ForkServer) -> None:
+        server.close()
+        with self._lock:
+            self._servers.discard(server)
+        if server.uid is not None:
+            self._uids.put(server.uid)
+
+    def _server(self) -> ForkServer:
+        """An idle, live fork server (a new one when none is idle)."""
+        while True:
+            try:
+                server = self._idle.get_nowait()
+            except queue.Empty:
+                return self._start_server()
+            if server.alive:
+                return server
+            self._retire(server)
+
+    def close(self) -> None:
+        with self._lock:
+            servers = list(self._servers)
+        for server in servers:
+            self._retire(server)
+        super().close()
+
+    def stop_all(self) -> None:
+        super().stop_all()
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            child.kill()
+
+    def _communicate(self, attempt: _Attempt, command, env, cwd, job: str, read_end, passed):
+        """Run ``job`` in a child of a fork server (``command``, ``env`` and ``cwd``, a fresh
+        worker's, are not used; ``passed`` holds the channel's write end, then the seccomp
+        program's pipe, which the fork servers were given at their start)."""
+        job_read, job_write = os.pipe()
+        out_read, out_write = os.pipe()
+        try:
+            started = self._fork(attempt, job_read, out_write, passed[0])
+        finally:
+            for descriptor in (*passed, job_read, out_write):
+                os.close(descriptor)
+        with os.fdopen(job_write, "wb") as stdin, os.fdopen(out_read, "rb") as output:
+            if started is None:
+                if not attempt.output:
+                    limit = self.limits.output_kb * 1024
+                    attempt.output = output.read(limit).decode("utf-8", "replace")
+                return
+            server, child = started
+            try:
+                self._follow(attempt, child, job, stdin, output, read_end)
+            except ForkServerError as error:
+                attempt.returncode = 1
+                attempt.output = str(error)
+                self._retire(server)
+            except BaseException:
+                self._retire(server)
+                raise
+            else:
+                self._idle.put(server)
+
+    def _fork(
+        self, attempt: _Attempt, job: int, output: int, channel: int
+    ) -> tuple[ForkServer, Child] | None:
+        """A new run on an idle fork server; ``None`` (and ``attempt`` says why) if none
+        started."""
+        with self._lock:
+            if self._stopping:
+                attempt.returncode = -signal.SIGKILL
+                return None
+        server = None
+        try:
+            server = self._server()
+            started = server.fork(job, output, channel, channel)
+        except ForkServerError as error:
+            attempt.returncode = 1
+            attempt.output = str(error)
+            if server is not None:
+                self._retire(server)
+            return None
+        if isinstance(started, int):  # the child's set-up failed: it wrote why to output
+            attempt.returncode = started
+            self._retire(server)
+            return None
+        with self._lock:
+            self._children.add(started)
+            if self._stopping:
+                started.kill()
+        return server, started
+
+    def _follow(self, attempt: _Attempt, child: Child, job: str, stdin, output, read_end) -> None:
+        """Feed the job, watch the run's memory and time, collect its output and channel."""
+
+        def over_budget(usage) -> None:
+            attempt.over_budget = usage
+            child.kill()
+
+        budget = self.limits.budget_mb * 2**20
+        self.watchdog.watch(child.root, budget, over_budget, tmp_size=self.limits.tmp_mb * 2**20)
+        readers = [
+            threading.Thread(target=self._drain, args=(output, attempt), daemon=True),
+            threading.Thread(
+                target=self._collect_run, args=(read_end, attempt, child), daemon=True
+            ),
+        ]
+        for reader in readers:
+            reader.start()
+        try:
+            stdin.write(job.encode("utf-8"))
+            stdin.close()
+        except OSError:
+            pass
+        try:
+            attempt.returncode = child.wait(timeout=attempt.seconds)
+        except TimeoutError:
+            attempt.killed_for_time = True
+            child.kill()
+            attempt.returncode = child.wait()
+        except BaseException:  # Ctrl-C in the grader, or the fork server broke
+            child.kill()
+            raise
+        finally:
+            for reader in readers:
+                reader.join(timeout=10)
+            attempt.peak = self.watchdog.unwatch(child.root)
+            with self._lock:
+                self._children.discard(child)
+
+    def _collect_run(self, read_end: int, attempt: _Attempt, child: Child) -> None:
+        """:meth:`Sandbox._collect` for a forked run."""
+        ended = False
+        while chunk := os.read(read_end, 1 << 20):
+            if not attempt.channel.feed(chunk) and not ended:
+                ended = True
+                child.kill()
