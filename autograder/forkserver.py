@@ -18,6 +18,7 @@ before the fork server reports the run's end.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import queue
@@ -27,11 +28,13 @@ import struct
 import subprocess
 import sys
 import threading
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 from autograder.sandbox import Sandbox, SandboxUnavailable, _Attempt
 
 START_SECONDS = 120  # for a fork server to import its modules, on a loaded machine
 READY_SECONDS = 60  # for a child to set itself up
+CLOSE_SECONDS = 5  # for a fork server to exit once its socket is closed
 CREDENTIALS = struct.Struct("iII")  # struct ucred: pid, uid, gid
 
 
@@ -77,21 +80,27 @@ class Child:
 class ForkServer:
     """One sandbox running :mod:`autograder.zygote`; :meth:`fork` starts a run."""
 
-    def __init__(self, command: list[str], config: dict, env: dict[str, str]):
+    def __init__(self, command: list[str], config: dict, env: dict[str, str], launcher: Executor):
+        """Start ``command`` from ``launcher``'s thread, which must outlive the fork server
+        (bubblewrap's ``--die-with-parent`` follows the thread that started it), and wait until
+        it has imported its modules; ``config`` as :mod:`autograder.zygote` reads it."""
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         config = {**config, "socket_fd": theirs.fileno()}
         self.output = b""
+        self.uid = config["uid"]
+        start = functools.partial(
+            subprocess.Popen,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(theirs.fileno(),),
+            start_new_session=True,
+            env=env,
+        )
         try:
-            self.process = subprocess.Popen(
-                command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(theirs.fileno(),),
-                start_new_session=True,
-                env=env,
-            )
+            self.process = launcher.submit(start).result()
         finally:
             theirs.close()
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -162,8 +171,13 @@ class ForkServer:
         return self._socket.fileno() >= 0 and self.process.poll() is None
 
     def close(self) -> None:
-        """End the fork server and everything it started (again: nothing)."""
+        """End the fork server and everything it started (again: nothing). Closing its socket
+        lets it exit by itself; it is killed if it has not within a few seconds."""
         self._socket.close()
+        try:
+            self.process.wait(timeout=CLOSE_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -199,6 +213,7 @@ class ForkingSandbox(Sandbox):
         self._idle: queue.SimpleQueue[ForkServer] = queue.SimpleQueue()
         self._servers: set[ForkServer] = set()
         self._children: set[Child] = set()
+        self._launcher = ThreadPoolExecutor(1, thread_name_prefix="fork-server-launcher")
         super().__init__(*args, **kwargs)
 
     def _check_bwrap(self) -> None:
@@ -225,12 +240,11 @@ class ForkingSandbox(Sandbox):
         command = zygote_command(self._bwrap_command(-1))
         command += [sys.executable, "-I", "/grader/autograder/zygote.py"]
         try:
-            server = ForkServer(command, config, {"PATH": "/usr/bin:/bin"})
+            server = ForkServer(command, config, {"PATH": "/usr/bin:/bin"}, self._launcher)
         except BaseException:
             if uid is not None:
                 self._uids.put(uid)
             raise
-        server.uid = uid
         with self._lock:
             self._servers.add(server)
         return server
@@ -258,6 +272,7 @@ class ForkingSandbox(Sandbox):
             servers = list(self._servers)
         for server in servers:
             self._retire(server)
+        self._launcher.shutdown()
         super().close()
 
     def stop_all(self) -> None:
@@ -306,15 +321,18 @@ class ForkingSandbox(Sandbox):
             if self._stopping:
                 attempt.returncode = -signal.SIGKILL
                 return None
-        server = None
-        try:
-            server = self._server()
-            started = server.fork(job, output, channel, channel)
-        except ForkServerError as error:
-            attempt.returncode = 1
-            attempt.output = str(error)
-            if server is not None:
-                self._retire(server)
+        for fresh in (False, True):  # an idle server may have died meanwhile: then a new one
+            server = None
+            try:
+                server = self._start_server() if fresh else self._server()
+                started = server.fork(job, output, channel, channel)
+                break
+            except ForkServerError as error:
+                attempt.returncode = 1
+                attempt.output = str(error)
+                if server is not None:
+                    self._retire(server)
+        else:
             return None
         if isinstance(started, int):  # the child's set-up failed: it wrote why to output
             attempt.returncode = started

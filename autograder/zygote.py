@@ -234,7 +234,9 @@ def serve(config: dict, control: socket.socket) -> None:
 
 def preload(modules: list[str]) -> None:
     """Import the harness, what the worker needs and ``modules`` (skipping any not installed:
-    a student's import of it then fails as it would in a fresh worker)."""
+    a student's import of it then fails as it would in a fresh worker). No imported module may
+    keep a file descriptor open (:func:`main` checks): a child closes them all, and a library
+    writing to a number that became the child's channel would look like tampering."""
     for name in (*BASE_MODULES, *HARNESS_MODULES, *modules):
         try:
             importlib.import_module(name)
@@ -253,6 +255,9 @@ def main() -> None:
             os.setuid(config["uid"])
         libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
         preload(config["preload"])
+        held = set(map(int, os.listdir("/proc/self/fd"))) - {0, 1, 2, control.fileno()}
+        if len(held) > 1:  # one is the listing's own
+            raise SetupError(0, f"an imported module holds file descriptors {sorted(held)}")
     except BaseException as error:
         control.send(f"Ethe fork server did not start: {type(error).__name__}: {error}".encode())
         raise

@@ -1,0 +1,305 @@
+"""Runs forked from a pre-imported fork server are as isolated as fresh sandboxes.
+
+Every test runs hostile code inside a child of :class:`autograder.forkserver.ForkingSandbox` and
+looks, from inside, at what a fresh sandbox guarantees: its own empty, size-capped ``/tmp``; PID 1
+of a PID namespace that shows no other process; no network; the seccomp filter, no capabilities,
+no way to uncover the host's ``/proc``; the configured limits; random generators of its own; no
+trace of an earlier child; and, from outside, the time and memory limits reported as for a fresh
+sandbox, and no process left behind. Only the processes this test started are looked at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+
+import pytest
+
+from autograder.forkserver import ForkingSandbox
+from autograder.sandbox import Limits, Request
+from autograder.watchdog import descendants, parent_pids
+
+pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is needed")
+
+MB = 2**20
+LIMITS = Limits(timeout=20, tmp_mb=32, processes=48, open_files=512, file_mb=16)
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with ForkingSandbox(LIMITS, preload=("torch",)) as sandbox:
+        yield sandbox
+
+
+def values(sandbox, source: str, *names: str) -> dict:
+    """Run ``source`` as one cell in a fresh child, then return the values of ``names``."""
+    requests = [Request(name, "value", {}, False, 10.0, i) for i, name in enumerate(names)]
+    report = sandbox.execute([(1, source)], requests)
+    assert report.cell_errors == {1: None}, report
+    assert report.grader_failure is None and report.problems == [], report
+    found = {}
+    for index, name in enumerate(names):
+        outcome = report.outcomes[index]
+        assert outcome["status"] == "returned", (name, outcome)
+        found[name] = outcome["value"]
+    return found
+
+
+def my_processes() -> set[int]:
+    """Every process below this test process."""
+    return set(descendants(os.getpid(), parent_pids())) - {os.getpid()}
+
+
+def test_tmp_is_empty_private_and_capped(sandbox):
+    first = values(
+        sandbox,
+        "import os\n"
+        "open('/tmp/secret', 'w').write('from the first student')\n"
+        "stat = os.statvfs('/tmp')\n"
+        "size = stat.f_blocks * stat.f_frsize\n"
+        "try:\n"
+        "    open('/tmp/big', 'wb').write(b'x' * 40 * 2**20)\n"
+        "    full = 'no'\n"
+        "except OSError as error:\n"
+        "    full = type(error).__name__\n"
+        "cwd = os.getcwd()",
+        "size",
+        "full",
+        "cwd",
+    )
+    assert first == {"size": LIMITS.tmp_mb * MB, "full": "OSError", "cwd": "/tmp"}
+    second = values(sandbox, "import os\nseen = sorted(os.listdir('/tmp'))", "seen")
+    assert second["seen"] == [".ipython"]  # IPython's own folder (IPYTHONDIR), nothing else
+
+
+def test_child_is_pid_1_and_sees_no_other_process(sandbox):
+    found = values(
+        sandbox,
+        "import os, subprocess\n"
+        "me = os.getpid()\n"
+        "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
+        "with_child = subprocess.run(['ls', '/proc'], capture_output=True, text=True).stdout\n"
+        "with_child = sorted(int(p) for p in with_child.split() if p.isdigit())",
+        "me",
+        "pids",
+        "with_child",
+    )
+    assert found["me"] == 1
+    assert found["pids"] == [1]
+    assert len(found["with_child"]) == 2 and found["with_child"][0] == 1
+
+
+def test_child_has_no_network(sandbox):
+    found = values(
+        sandbox,
+        "import socket\n"
+        "lines = open('/proc/net/dev').read().splitlines()[2:]\n"
+        "interfaces = [line.split(':')[0].strip() for line in lines]\n"
+        "addresses = open('/proc/net/if_inet6').read() + open('/proc/net/route').read()\n"
+        "addresses = addresses.splitlines()[1:]\n"
+        "try:\n"
+        "    socket.socket(socket.AF_INET, socket.SOCK_STREAM)\n"
+        "    refused = 'no'\n"
+        "except OSError as error:\n"
+        "    refused = type(error).__name__",
+        "interfaces",
+        "addresses",
+        "refused",
+    )
+    assert found == {"interfaces": ["lo"], "addresses": [], "refused": "PermissionError"}
+
+
+SYSTEM_CALLS = """
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+
+def errno_of(result):
+    return os.strerror(ctypes.get_errno()) if result != 0 else 'allowed'
+
+unshare = errno_of(libc.unshare(0x10000000))
+mount = errno_of(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None))
+ptrace = errno_of(libc.ptrace(0, 0, None, None))
+umount = errno_of(libc.umount2(b'/proc', 2))
+pids = sorted(p for p in os.listdir('/proc') if p.isdigit())
+status = dict(line.split(':\\t') for line in open('/proc/self/status').read().splitlines())
+status = {key: status[key].strip() for key in ('Seccomp', 'NoNewPrivs', 'CapEff', 'CapPrm',
+                                               'CapBnd', 'CapAmb')}
+"""
+
+
+def test_seccomp_no_capabilities_and_proc_stays_covered(sandbox):
+    found = values(sandbox, SYSTEM_CALLS, "unshare", "mount", "ptrace", "umount", "pids", "status")
+    refused = "Operation not permitted"
+    assert found["unshare"] == found["mount"] == found["ptrace"] == refused
+    assert found["umount"] == refused
+    assert found["pids"] == ["1"]  # the host's /proc was never uncovered
+    assert found["status"] == {
+        "Seccomp": "2",
+        "NoNewPrivs": "1",
+        "CapEff": "0" * 16,
+        "CapPrm": "0" * 16,
+        "CapBnd": "0" * 16,
+        "CapAmb": "0" * 16,
+    }
+
+
+def test_mounts_stay_locked_without_the_seccomp_filter():
+    """With a filter that allows everything, the capabilities and the locked mounts alone still
+    refuse a new namespace's unmounting of ``/proc``."""
+    import tempfile
+
+    import pyseccomp
+
+    rules = pyseccomp.SyscallFilter(pyseccomp.ALLOW)
+    with tempfile.TemporaryFile() as file:
+        rules.export_bpf(file)
+        file.seek(0)
+        allow_all = file.read()
+    with ForkingSandbox(LIMITS) as sandbox:
+        sandbox._seccomp = allow_all
+        for server in list(sandbox._servers):
+            sandbox._retire(server)  # the next one gets the allow-all program
+        found = values(sandbox, SYSTEM_CALLS, "umount", "mount", "pids", "status")
+    assert found["status"]["Seccomp"] == "2"
+    assert found["umount"] == found["mount"] == "Operation not permitted"
+    assert found["pids"] == ["1"]
+
+
+def test_rlimits_are_the_configured_ones(sandbox):
+    found = values(
+        sandbox,
+        "import resource\n"
+        "names = ['AS', 'CPU', 'NPROC', 'NOFILE', 'FSIZE', 'CORE']\n"
+        "limits = [list(resource.getrlimit(getattr(resource, 'RLIMIT_' + n))) for n in names]",
+        "limits",
+    )
+    expected = [[value, value] for value in LIMITS.rlimits().values()]
+    assert found["limits"] == expected
+
+
+RANDOM = (
+    "import random, numpy, torch\n"
+    "draws = [random.random(), float(numpy.random.random()), float(torch.rand(1)[0])]"
+)
+
+
+def test_each_child_has_its_own_random_streams(sandbox):
+    first = values(sandbox, RANDOM, "draws")["draws"]
+    second = values(sandbox, RANDOM, "draws")["draws"]
+    assert all(a != b for a, b in zip(first, second, strict=True)), (first, second)
+
+
+def test_a_child_leaves_nothing_to_the_next(sandbox):
+    values(
+        sandbox,
+        "import builtins, numpy, sys\n"
+        "builtins.leak = 'from an earlier student'\n"
+        "numpy.exp = lambda x: 0\n"
+        "sys.modules['autograder.harness'].MAX_CAPTURED_CHARS = 0\n"
+        "done = True",
+        "done",
+    )
+    found = values(
+        sandbox,
+        "import builtins, numpy, sys\n"
+        "leak = hasattr(builtins, 'leak')\n"
+        "exp = float(numpy.exp(0.0))\n"
+        "chars = sys.modules['autograder.harness'].MAX_CAPTURED_CHARS",
+        "leak",
+        "exp",
+        "chars",
+    )
+    assert found == {"leak": False, "exp": 1.0, "chars": 2000}
+
+
+def test_concurrent_children_have_their_own_user_ids_and_namespaces(sandbox):
+    source = "import os, time\ntime.sleep(2)\nuid = os.getuid()\npids = os.listdir('/proc')"
+    found = []
+    threads = [
+        threading.Thread(target=lambda: found.append(values(sandbox, source, "uid", "pids")))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 2
+    if os.getuid() == 0:
+        assert found[0]["uid"] != found[1]["uid"]
+        assert min(found[0]["uid"], found[1]["uid"]) >= 61000
+    assert all([p for p in run["pids"] if p.isdigit()] == ["1"] for run in found)
+
+
+def test_time_limit_kills_the_whole_run_and_says_so(monkeypatch):
+    limits = Limits(timeout=1)
+    monkeypatch.setattr(Limits, "run_seconds", property(lambda self: 4.0))
+    cells = [
+        (
+            1,
+            "import signal, subprocess\n"
+            "signal.signal(signal.SIGALRM, signal.SIG_IGN)\n"
+            "subprocess.Popen(['sleep', '600'])\n"
+            "while True:\n    pass",
+        ),
+        (2, "def f(x):\n    return x + 1"),
+    ]
+    requests = [Request("f", "call", {"args": [1]}, False, 5.0, 0)]
+    before = my_processes()
+    with ForkingSandbox(limits) as sandbox:
+        servers = my_processes() - before
+        start = time.monotonic()
+        report = sandbox.execute(cells, requests)
+        elapsed = time.monotonic() - start
+        after_run = my_processes() - before
+    assert report.cell_errors[1] == (
+        "ended the notebook's process: it ran longer than 4 s in all and was stopped"
+    )
+    assert report.outcomes[0]["status"] == "returned" and report.outcomes[0]["value"] == 2
+    assert elapsed < 60
+    assert after_run == servers  # the sleeping grandchild went with its run
+    assert my_processes() - before == set()
+
+
+def test_memory_budget_counts_the_run_not_the_fork_server():
+    limits = Limits(timeout=30, memory_mb=256, tmp_mb=64)
+    hog = (
+        "import os, time, numpy as np\n"
+        "children = []\n"
+        "for _ in range(6):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        hog = np.ones(100 * 2**20 // 8)\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    children.append(pid)\n"
+        "for pid in children:\n"
+        "    os.waitpid(pid, 0)"
+    )
+    cells = [(1, hog), (2, "def f(x):\n    return x + 1")]
+    requests = [Request("f", "call", {"args": [1]}, False, 5.0, 0)]
+    with ForkingSandbox(limits) as sandbox:
+        report = sandbox.execute(cells, requests)
+        calm = sandbox.execute([(1, "def f(x):\n    return x + 1")], requests)
+    assert "more than its memory budget of 320 MB" in report.cell_errors[1], report.cell_errors
+    assert report.outcomes[0]["value"] == 2
+    # a run that holds little is measured small: the fork server's image is not its own
+    assert calm.problems == [] and calm.peak_memory.total < 200 * MB, calm.peak_memory
+
+
+def test_a_dead_fork_server_is_replaced(sandbox):
+    import signal
+
+    first = values(sandbox, "x = 1", "x")
+    for server in list(sandbox._servers):
+        os.killpg(server.process.pid, signal.SIGKILL)
+    second = values(sandbox, "x = 2", "x")
+    assert (first, second) == ({"x": 1}, {"x": 2})
+
+
+def test_nothing_is_left_behind_after_close():
+    before = my_processes()
+    with ForkingSandbox(Limits(timeout=10)) as sandbox:
+        values(sandbox, "import subprocess\np = subprocess.Popen(['sleep', '600']).pid", "p")
+    assert my_processes() - before == set()
