@@ -30,7 +30,7 @@ import sys
 import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
-from autograder.sandbox import Sandbox, SandboxUnavailable, _Attempt
+from autograder.sandbox import Sandbox, SandboxUnavailable, _Attempt, python_roots
 
 START_SECONDS = 120  # for a fork server to import its modules, on a loaded machine
 READY_SECONDS = 60  # for a child to set itself up
@@ -234,6 +234,7 @@ class ForkingSandbox(Sandbox):
             "uid": uid,
             "limits": self.limits.rlimits(),
             "tmp_bytes": self.limits.tmp_mb * 2**20,
+            "under_tmp": [str(p) for p in python_roots() if p.is_relative_to("/tmp")],
             "seccomp": self._seccomp.hex(),
             "preload": list(self.preload),
         }

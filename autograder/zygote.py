@@ -6,7 +6,7 @@ a masked one, and no seccomp filter, so that it may create namespaces). It never
 code. It reads its configuration, a JSON object, from standard input::
 
     {"socket_fd": int, "uid": int or null, "limits": {...}, "tmp_bytes": int,
-     "seccomp": hex string, "preload": [module, ...]}
+     "under_tmp": [folder, ...], "seccomp": hex string, "preload": [module, ...]}
 
 drops to ``uid`` (when started as root), imports the ``preload`` modules once, makes itself
 non-dumpable (nothing can read its memory through ``/proc``), says ``U`` on the socket and then
@@ -18,8 +18,9 @@ student's job is read:
 
 1. new user, mount, PID and network namespaces (the child's first process is PID 1 of its own
    PID namespace: when it ends, the kernel kills everything left in it);
-2. private mounts, a fresh size-limited tmpfs on ``/tmp`` (the working directory), a fresh
-   ``proc`` on ``/proc`` that shows only the run's own processes;
+2. private mounts, a fresh size-limited tmpfs on ``/tmp`` (the working directory; the Python
+   installation's folders under ``/tmp``, if any, bound into it read-only again, as bubblewrap
+   does), a fresh ``proc`` on ``/proc`` that shows only the run's own processes;
 3. another user and mount namespace, so those mounts are locked (``MNT_LOCKED``: they cannot be
    unmounted to uncover what is beneath);
 4. every descriptor closed but its three; the resource limits; all capabilities dropped;
@@ -53,7 +54,8 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP = 1, 4, 22, 24
 PR_SET_NO_NEW_PRIVS = 38
 SECCOMP_MODE_FILTER = 2
@@ -88,11 +90,21 @@ def new_user_namespace(flags: int, uid: int, gid: int) -> None:
     _write("/proc/self/gid_map", f"{gid} {gid} 1")
 
 
-def mount_private(tmp_bytes: int) -> None:
-    """Private mounts, a fresh tmpfs of ``tmp_bytes`` on ``/tmp`` and a fresh ``/proc``."""
+def mount_private(tmp_bytes: int, under_tmp: list[str]) -> None:
+    """Private mounts, a fresh tmpfs of ``tmp_bytes`` on ``/tmp`` (with the folders
+    ``under_tmp``, e.g. a Python installed under ``/tmp``, bound read-only into it again) and a
+    fresh ``/proc``."""
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "making mounts private")
+    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in under_tmp]
     options = f"size={tmp_bytes},mode=1777".encode()
     _check(libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options), "mount /tmp")
+    for path, descriptor in kept:
+        os.makedirs(path, mode=0o755)
+        source, target = f"/proc/self/fd/{descriptor}".encode(), path.encode()
+        _check(libc.mount(source, target, None, MS_BIND | MS_REC, None), f"bind {path}")
+        flags = MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV
+        _check(libc.mount(None, target, None, flags, None), f"read-only {path}")
+        os.close(descriptor)
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     _check(libc.mount(b"proc", b"/proc", b"proc", flags, None), "mount /proc")
     os.chdir("/tmp")
@@ -185,7 +197,7 @@ def run_child(
         libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
         if len(os.listdir("/proc/self/task")) != 1:
             raise SetupError(0, "the child has more than one thread")
-        mount_private(config["tmp_bytes"])
+        mount_private(config["tmp_bytes"], config["under_tmp"])
         new_user_namespace(CLONE_NEWNS, uid, gid)  # locks the mounts above
         control_fd = control.fileno()
         keep_descriptors({0: fds[0], 1: fds[1], 2: fds[1], channel: fds[2], control_fd: control_fd})

@@ -303,3 +303,29 @@ def test_nothing_is_left_behind_after_close():
     with ForkingSandbox(Limits(timeout=10)) as sandbox:
         values(sandbox, "import subprocess\np = subprocess.Popen(['sleep', '600']).pid", "p")
     assert my_processes() - before == set()
+
+
+def test_a_python_installed_under_tmp_stays_visible_under_the_fresh_tmp(tmp_path):
+    """A virtual environment under /tmp (as on CI) is bound into each child's new /tmp again."""
+    import subprocess
+    import sys
+
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
+        check=True,
+    )
+    cell = "import os, sys\nseen = [os.path.isdir(sys.prefix), sorted(os.listdir('/tmp'))]"
+    script = (
+        "from autograder.forkserver import ForkingSandbox\n"
+        "from autograder.sandbox import Limits, Request\n"
+        "with ForkingSandbox(Limits(timeout=10)) as sandbox:\n"
+        f"    report = sandbox.execute([(1, {cell!r})],\n"
+        "                             [Request('seen', 'value', {}, False, 5.0, 0)])\n"
+        "print(report.outcomes[0]['value'])\n"
+    )
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=300
+    )
+    top = venv.parts[2]  # /tmp/<top>/...
+    assert done.stdout.strip() == str([True, sorted([".ipython", top])]), done.stderr[-2000:]
