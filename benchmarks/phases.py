@@ -136,6 +136,87 @@ def phase_breakdown(
     return phases
 
 
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def fresh_and_forked(
+    course: Path, assignment: str, notebook: Path, runs: int = 5
+) -> dict[str, dict[str, float]]:
+    """Per-run cost of a fresh sandbox (:class:`~autograder.sandbox.Sandbox`: bubblewrap, a new
+    interpreter, its imports) and of a child forked from a fork server that imported what the
+    assignment needs once (:class:`~autograder.forkserver.ForkingSandbox`), side by side.
+
+    For each kind and each workload (``start-up only``: no cells; ``submission``: grading the
+    submission ``notebook`` of ``assignment``), ``wall`` is the median wall time of ``runs``
+    runs, and ``cpu`` the CPU seconds per run of the grader and of every process it started
+    (sandboxes, fork servers, children): each measurement runs in a process of its own that
+    adopts every orphan (``PR_SET_CHILD_SUBREAPER``) and waits for all of them, so nothing a
+    sandbox started escapes the count; the difference between ``runs`` runs and none, divided
+    by ``runs``, leaves out what is paid once per sandbox (reported as ``once cpu``: the
+    bubblewrap check, or a fork server's start and imports).
+    """
+    found: dict[str, dict[str, float]] = {}
+    for kind in ("fresh sandbox", "forked child"):
+        once = _measure(course, assignment, notebook, kind, "start-up only", 0)["cpu"]
+        for workload in ("start-up only", "submission"):
+            measured = _measure(course, assignment, notebook, kind, workload, runs)
+            found[f"{kind}, {workload}"] = {
+                "wall": statistics.median(measured["walls"]),
+                "cpu": (measured["cpu"] - once) / runs,
+                "once cpu": once,
+            }
+    return found
+
+
+def _measure(course, assignment, notebook, kind: str, workload: str, runs: int) -> dict:
+    command = [sys.executable, __file__, str(course), assignment, str(notebook), kind, workload]
+    done = subprocess.run(
+        [*command, str(runs)], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind}, {workload}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: int) -> dict:
+    """One measurement of :func:`fresh_and_forked`, in this (fresh) process."""
+    import ctypes
+    import os
+    import resource
+
+    from autograder.forkserver import ForkingSandbox, imported_modules
+    from autograder.sandbox import Sandbox
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    spec = load_spec(course, assignment)
+    parsed = read_notebook(Path(notebook).read_bytes())
+    cells = student_cells(parsed, spec)
+    requests, _ = spec.requests(parsed)
+    limits = Limits()
+    if kind == "fresh sandbox":
+        sandbox = Sandbox(limits)
+    else:
+        preload = imported_modules([s for _, s in cells], [r.harness for r in requests])
+        sandbox = ForkingSandbox(limits, preload=preload)
+    if workload == "start-up only":
+        cells, requests = [], []
+    walls = []
+    with sandbox:
+        for _ in range(runs):
+            start = time.perf_counter()
+            report = sandbox.execute(cells, requests)
+            walls.append(time.perf_counter() - start)
+            if report.grader_failure or report.problems:
+                raise RuntimeError(report.grader_failure or report.problems)
+    while True:  # adopted orphans too, so that their CPU time is counted
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return {"walls": walls, "cpu": sum(u.ru_utime + u.ru_stime for u in usage)}
+
+
 def projection(
     seconds_per_submission: float,
     coordinator_seconds: float,
@@ -160,3 +241,8 @@ def projection(
         bound = max(limits, key=limits.get)
         rows.append((count, limits[bound], bound))
     return rows
+
+
+if __name__ == "__main__":  # one measurement of fresh_and_forked
+    course, assignment, notebook, kind, workload, runs = sys.argv[1:]
+    print(json.dumps(_measure_here(Path(course), assignment, notebook, kind, workload, int(runs))))
