@@ -12,29 +12,33 @@ drops to ``uid`` (when started as root), imports the ``preload`` modules once, m
 non-dumpable (nothing can read its memory through ``/proc``), says ``U`` on the socket and then
 serves one request at a time: a message ``F`` + a channel number (a native ``int``) carrying
 three file descriptors (the run's standard input, its standard output and its channel, which the
-child moves to that number) makes it fork a child, whose set-up
-(:func:`start_child`) gives the run everything a fresh sandbox would, before any byte of the
-student's job is read:
+worker finds at that number) makes it fork the run's outer process (:func:`start_child`), which
+sets up everything a fresh sandbox has before any byte of the student's job is read:
 
-1. new user, mount, PID and network namespaces (the child's first process is PID 1 of its own
-   PID namespace: when it ends, the kernel kills everything left in it);
-2. private mounts, a fresh size-limited tmpfs on ``/tmp`` (the working directory; the Python
-   installation's folders under ``/tmp``, if any, bound into it read-only again, as bubblewrap
-   does), a fresh ``proc`` on ``/proc`` that shows only the run's own processes;
-3. another user and mount namespace, so those mounts are locked (``MNT_LOCKED``: they cannot be
-   unmounted to uncover what is beneath);
-4. every descriptor closed but its three; the resource limits; all capabilities dropped;
-   ``PR_SET_NO_NEW_PRIVS``; the grader's seccomp program (:mod:`autograder.syscalls`);
-5. fresh seeds for Python's ``random``, NumPy's global generator and PyTorch's default generator
-   (a forked image would otherwise repeat its parent's random streams);
-
-and then runs :func:`autograder.worker.main`, exactly as a freshly started worker would.
+1. new user, mount, PID, network, IPC, UTS and cgroup namespaces; the outer process forks the
+   run's PID 1 (:func:`run_init`), and when PID 1 ends the kernel kills everything left in its
+   PID namespace;
+2. PID 1 makes the mounts private, mounts a fresh size-limited tmpfs on ``/tmp`` (the working
+   directory; the Python installation's folders under ``/tmp``, if any, bound into it read-only
+   again, as bubblewrap does) and a fresh ``proc`` on ``/proc`` that shows only the run's own
+   processes;
+3. it enters another user and mount namespace, so those mounts are locked (``MNT_LOCKED``: they
+   cannot be unmounted to uncover what is beneath);
+4. it closes every descriptor but the run's three; sets the resource limits; drops every
+   capability; sets ``PR_SET_NO_NEW_PRIVS`` and loads the grader's seccomp program
+   (:mod:`autograder.syscalls`);
+5. it forks the worker (PID 2, as under bubblewrap's init) and from then on only reaps
+   processes; the worker takes fresh seeds for Python's ``random``, NumPy's global generator,
+   PyTorch's default generator and ``multiprocessing``'s key (a forked image would otherwise
+   repeat its parent's) and runs :func:`autograder.worker.main`, exactly as a freshly started
+   worker would.
 
 Messages to the grader are sent on a ``SOCK_SEQPACKET`` socket whose grader end has
 ``SO_PASSCRED``, so the kernel attaches each sender's process id translated into the grader's PID
-namespace: ``A`` (the child's outer process, the root of the run's process tree), ``R`` (the
-run's PID 1, ready: set-up done, the socket closed next), ``X`` + the outer process's exit code
-(sent by the zygote when the run is over), ``E`` + text (the zygote could not start).
+namespace: ``A`` (the run's outer process, the root of its process tree), ``R`` (the run's PID 1,
+ready: set-up done, the socket closed next), ``X`` + the outer process's exit code (sent by the
+fork server when the run is over, every process of it gone), ``E`` + text (the fork server could
+not start).
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ import importlib
 import json
 import os
 import random
+import signal
 import socket
 import struct
 import sys
@@ -54,6 +59,10 @@ CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP = 0x04000000, 0x08000000, 0x02000000
+NAMESPACES = (
+    CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP
+)
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_CAPBSET_DROP = 1, 4, 22, 24
@@ -149,7 +158,8 @@ def load_seccomp(program: bytes) -> None:
 
 
 def reseed() -> None:
-    """Fresh, independent seeds for every random generator the image may have imported."""
+    """Fresh, independent seeds for every random generator the image may have imported, and a
+    fresh ``multiprocessing`` authentication key."""
     random.seed(os.urandom(32))
     numpy = sys.modules.get("numpy")
     if numpy is not None:
@@ -157,6 +167,9 @@ def reseed() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:
+        multiprocessing.current_process().authkey = os.urandom(32)
 
 
 def set_limits(limits: dict) -> None:
@@ -165,58 +178,81 @@ def set_limits(limits: dict) -> None:
     apply_limits(limits, None)
 
 
+def exit_code(status: int) -> int:
+    """A wait status as an exit code, ``128 + n`` for signal ``n`` (as bubblewrap reports)."""
+    return (
+        128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+    )
+
+
 def start_child(config: dict, control: socket.socket, fds: list[int], channel: int) -> None:
-    """The child's outer process: namespaces, then PID 1 of the run; exits with its status
-    (``128 + signal`` when a signal ended it, as bubblewrap reports)."""
+    """The run's outer process: new namespaces, then it forks the run's PID 1
+    (:func:`run_init`) and exits with its exit code."""
     libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # to write its own uid_map
     uid, gid = os.getuid(), os.getgid()
-    new_user_namespace(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET, uid, gid)
+    new_user_namespace(NAMESPACES, uid, gid)
     control.send(b"A")
     pid = os.fork()
     if pid == 0:
         try:
-            run_child(config, control, fds, channel, uid, gid)
+            run_init(config, control, fds, channel, uid, gid)
         finally:
             os._exit(SETUP_FAILED)
     control.close()
     for descriptor in fds:
         os.close(descriptor)
-    _, status = os.waitpid(pid, 0)
-    os._exit(
-        os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    )
+    os._exit(exit_code(os.waitpid(pid, 0)[1]))
 
 
-def run_child(
+def run_init(
     config: dict, control: socket.socket, fds: list[int], channel: int, uid: int, gid: int
 ) -> None:
-    """PID 1 of the run: finish the isolation, then be a worker whose standard input is
-    ``fds[0]``, standard output and error ``fds[1]`` and channel ``fds[2]`` moved to number
-    ``channel``."""
+    """PID 1 of the run: finish the isolation (it holds no more privilege than the worker),
+    then fork the worker, whose standard input is ``fds[0]``, standard output and error
+    ``fds[1]`` and channel ``fds[2]`` moved to number ``channel``. Like bubblewrap's init, it
+    reaps orphans and exits with the worker's exit code when the worker ends, which ends every
+    other process of the run."""
+    output = fds[1]
     try:
-        libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if len(os.listdir("/proc/self/task")) != 1:
             raise SetupError(0, "the child has more than one thread")
         mount_private(config["tmp_bytes"], config["under_tmp"])
         new_user_namespace(CLONE_NEWNS, uid, gid)  # locks the mounts above
         control_fd = control.fileno()
         keep_descriptors({0: fds[0], 1: fds[1], 2: fds[1], channel: fds[2], control_fd: control_fd})
+        output = 1
         set_limits(config["limits"])
-        reseed()
         drop_capabilities()
         load_seccomp(bytes.fromhex(config["seccomp"]))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # PID 1: the worker cannot signal it
         control.send(b"R")
+        control.close()
+        worker = os.fork()
     except BaseException as error:
-        os.write(1, f"the sandbox's set-up failed: {error}\n".encode())
+        os.write(output, f"the sandbox's set-up failed: {error}\n".encode())
         os._exit(SETUP_FAILED)
-    control.close()
-    from autograder import worker
+    if worker == 0:
+        run_worker()
+    for descriptor in (0, 1, 2, channel):
+        os.close(descriptor)
+    while True:
+        pid, status = os.wait()
+        if pid == worker:
+            os._exit(exit_code(status))
 
+
+def run_worker() -> None:
+    """The run's worker (PID 2): fresh random seeds, then :func:`autograder.worker.main`."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        reseed()
+        from autograder import worker
+
         worker.main()
     except BaseException:
         traceback.print_exc()
-        os._exit(1)
+    os._exit(1)
 
 
 def serve(config: dict, control: socket.socket) -> None:

@@ -1,11 +1,12 @@
 """Runs forked from a pre-imported fork server are as isolated as fresh sandboxes.
 
 Every test runs hostile code inside a child of :class:`autograder.forkserver.ForkingSandbox` and
-looks, from inside, at what a fresh sandbox guarantees: its own empty, size-capped ``/tmp``; PID 1
-of a PID namespace that shows no other process; no network; the seccomp filter, no capabilities,
-no way to uncover the host's ``/proc``; the configured limits; random generators of its own; no
-trace of an earlier child; and, from outside, the time and memory limits reported as for a fresh
-sandbox, and no process left behind. Only the processes this test started are looked at.
+looks, from inside, at what a fresh sandbox guarantees: its own empty, size-capped ``/tmp``; a
+PID namespace that shows only the run's own init and processes; no network; the seccomp filter,
+no capabilities, no way to uncover the host's ``/proc``; the configured limits; random
+generators of its own; no trace of an earlier child (memory, modules, System V objects); and,
+from outside, the time and memory limits reported as for a fresh sandbox, and no process left
+behind. Only the processes this test started are looked at.
 """
 
 from __future__ import annotations
@@ -74,21 +75,39 @@ def test_tmp_is_empty_private_and_capped(sandbox):
     assert second["seen"] == [".ipython"]  # IPython's own folder (IPYTHONDIR), nothing else
 
 
-def test_child_is_pid_1_and_sees_no_other_process(sandbox):
+def test_worker_sees_only_its_own_init_and_processes(sandbox):
+    """As under bubblewrap: PID 1 is the run's init (no more privileged than the worker), the
+    worker PID 2, and nothing else of the machine, the fork server or another run is visible."""
     found = values(
         sandbox,
         "import os, subprocess\n"
         "me = os.getpid()\n"
         "pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())\n"
         "with_child = subprocess.run(['ls', '/proc'], capture_output=True, text=True).stdout\n"
-        "with_child = sorted(int(p) for p in with_child.split() if p.isdigit())",
+        "with_child = sorted(int(p) for p in with_child.split() if p.isdigit())\n"
+        "init = dict(line.split(':\\t') for line in open('/proc/1/status').read().splitlines())\n"
+        "init = [init[key].strip() for key in ('Seccomp', 'NoNewPrivs', 'CapEff', 'CapBnd')]\n"
+        "descriptors = []\n"
+        "for fd in os.listdir('/proc/self/fd'):\n"
+        "    try:\n"
+        "        descriptors.append(os.readlink(f'/proc/self/fd/{fd}'))\n"
+        "    except OSError:  # the listing's own\n"
+        "        pass",
         "me",
         "pids",
         "with_child",
+        "init",
+        "descriptors",
     )
-    assert found["me"] == 1
-    assert found["pids"] == [1]
-    assert len(found["with_child"]) == 2 and found["with_child"][0] == 1
+    assert found["me"] == 2
+    assert found["pids"] == [1, 2]
+    assert len(found["with_child"]) == 3 and found["with_child"][:2] == [1, 2]
+    assert found["init"] == ["2", "1", "0" * 16, "0" * 16]
+    # /dev/null (standard input and the worker's own), the output pipe and the channel: no
+    # socket to the fork server, nothing of another run
+    pipes = {link for link in found["descriptors"] if link.startswith("pipe:")}
+    others = {link for link in found["descriptors"] if not link.startswith("pipe:")}
+    assert len(pipes) == 2 and others == {"/dev/null"}, found["descriptors"]
 
 
 def test_child_has_no_network(sandbox):
@@ -134,7 +153,7 @@ def test_seccomp_no_capabilities_and_proc_stays_covered(sandbox):
     refused = "Operation not permitted"
     assert found["unshare"] == found["mount"] == found["ptrace"] == refused
     assert found["umount"] == refused
-    assert found["pids"] == ["1"]  # the host's /proc was never uncovered
+    assert found["pids"] == ["1", "2"]  # the host's /proc was never uncovered
     assert found["status"] == {
         "Seccomp": "2",
         "NoNewPrivs": "1",
@@ -164,7 +183,7 @@ def test_mounts_stay_locked_without_the_seccomp_filter():
         found = values(sandbox, SYSTEM_CALLS, "umount", "mount", "pids", "status")
     assert found["status"]["Seccomp"] == "2"
     assert found["umount"] == found["mount"] == "Operation not permitted"
-    assert found["pids"] == ["1"]
+    assert found["pids"] == ["1", "2"]
 
 
 def test_rlimits_are_the_configured_ones(sandbox):
@@ -214,6 +233,21 @@ def test_a_child_leaves_nothing_to_the_next(sandbox):
     assert found == {"leak": False, "exp": 1.0, "chars": 2000}
 
 
+def test_system_v_objects_die_with_their_run(sandbox):
+    """Each run has its own IPC namespace: a semaphore set (not refused by the seccomp filter)
+    left by one student is not there for the next."""
+    source = (
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "made = libc.semget(4242, 1, {flags})\n"
+        "made = made if made >= 0 else os.strerror(ctypes.get_errno())"
+    )
+    first = values(sandbox, source.format(flags="0o1600"), "made")  # IPC_CREAT | 0600
+    second = values(sandbox, source.format(flags="0"), "made")
+    assert isinstance(first["made"], int) and first["made"] >= 0, first
+    assert second["made"] == "No such file or directory"
+
+
 def test_concurrent_children_have_their_own_user_ids_and_namespaces(sandbox):
     source = "import os, time\ntime.sleep(2)\nuid = os.getuid()\npids = os.listdir('/proc')"
     found = []
@@ -229,7 +263,7 @@ def test_concurrent_children_have_their_own_user_ids_and_namespaces(sandbox):
     if os.getuid() == 0:
         assert found[0]["uid"] != found[1]["uid"]
         assert min(found[0]["uid"], found[1]["uid"]) >= 61000
-    assert all([p for p in run["pids"] if p.isdigit()] == ["1"] for run in found)
+    assert all(sorted(p for p in run["pids"] if p.isdigit()) == ["1", "2"] for run in found)
 
 
 def test_time_limit_kills_the_whole_run_and_says_so(monkeypatch):
