@@ -317,7 +317,7 @@ class Sandbox:
         command += ["--ro-bind", str(self.root), "/grader"]
         for path in self.hidden:
             if any(path.is_relative_to(m) for m in mounted):
-                command += ["--tmpfs", str(path)]
+                command += ["--tmpfs", str(path), "--remount-ro", str(path)]
         command += ["--chdir", "/tmp", "--clearenv"]
         for key, value in self._environment("/tmp").items():
             command += ["--setenv", key, value]

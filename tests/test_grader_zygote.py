@@ -363,3 +363,24 @@ def test_a_python_installed_under_tmp_stays_visible_under_the_fresh_tmp(tmp_path
     )
     top = venv.parts[2]  # /tmp/<top>/...
     assert done.stdout.strip() == str([True, sorted([".ipython", top])]), done.stderr[-2000:]
+
+
+@pytest.mark.skipif(not os.path.isdir("/usr/share/doc"), reason="needs a folder under /usr")
+def test_hidden_folders_are_empty_and_read_only():
+    """A hidden folder is covered by an empty tmpfs that no run can write to (under a non-root
+    grader bubblewrap made it writable by the student: memory no budget counted, kept from one
+    run to the next by a fork server)."""
+    from pathlib import Path
+
+    source = (
+        "import os\n"
+        "try:\n"
+        "    open('/usr/share/doc/x', 'w').write('x')\n"
+        "    written = 'yes'\n"
+        "except OSError as error:\n"
+        "    written = error.strerror\n"
+        "seen = os.listdir('/usr/share/doc')"
+    )
+    with ForkingSandbox(Limits(timeout=10), hidden=(Path("/usr/share/doc"),)) as sandbox:
+        found = values(sandbox, source, "written", "seen")
+    assert found == {"written": "Read-only file system", "seen": []}
