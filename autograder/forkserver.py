@@ -287,7 +287,12 @@ class ForkingSandbox(Sandbox):
     def _communicate(self, attempt: _Attempt, command, env, cwd, job: str, read_end, passed):
         """Run ``job`` in a child of a fork server (``command``, ``env`` and ``cwd``, a fresh
         worker's, are not used; ``passed`` holds the channel's write end, then the seccomp
-        program's pipe, which the fork servers were given at their start)."""
+        program's pipe, which the fork servers were given at their start).
+
+        A run that could not start is an attempt that ended before any event (the report says
+        the sandbox did not start, and why); a fork server that breaks during a run raises
+        :class:`ForkServerError`, so the grader's error, not the student's cell, is reported.
+        """
         job_read, job_write = os.pipe()
         out_read, out_write = os.pipe()
         try:
@@ -304,11 +309,7 @@ class ForkingSandbox(Sandbox):
             server, child = started
             try:
                 self._follow(attempt, child, job, stdin, output, read_end)
-            except ForkServerError as error:
-                attempt.returncode = 1
-                attempt.output = str(error)
-                self._retire(server)
-            except BaseException:
+            except BaseException:  # Ctrl-C, or the fork server broke: not the student's doing
                 self._retire(server)
                 raise
             else:

@@ -245,14 +245,17 @@ def run_init(
 def run_worker() -> None:
     """The run's worker (PID 2): fresh random seeds, then :func:`autograder.worker.main`."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    code = 1
     try:
         reseed()
         from autograder import worker
 
         worker.main()
+    except SystemExit as exit:  # as the interpreter would exit
+        code = exit.code if isinstance(exit.code, int) else int(exit.code is not None)
     except BaseException:
         traceback.print_exc()
-    os._exit(1)
+    os._exit(code)
 
 
 def serve(config: dict, control: socket.socket) -> None:

@@ -332,6 +332,25 @@ def test_a_dead_fork_server_is_replaced(sandbox):
     assert (first, second) == ({"x": 1}, {"x": 2})
 
 
+def test_a_fork_server_dying_during_a_run_is_the_graders_error_not_the_students(sandbox):
+    import signal
+
+    from autograder.forkserver import ForkServerError
+
+    def kill_servers():
+        for server in list(sandbox._servers):
+            os.killpg(server.process.pid, signal.SIGKILL)
+
+    timer = threading.Timer(3.0, kill_servers)
+    timer.start()
+    try:
+        with pytest.raises(ForkServerError, match="the fork server ended"):
+            sandbox.execute([(1, "import time\ntime.sleep(60)")], [])
+    finally:
+        timer.cancel()
+    assert values(sandbox, "x = 3", "x") == {"x": 3}
+
+
 def test_nothing_is_left_behind_after_close():
     before = my_processes()
     with ForkingSandbox(Limits(timeout=10)) as sandbox:
