@@ -28,6 +28,7 @@ from pathlib import Path
 
 from autograder.assignment import NotebookError, load_spec, read_notebook
 from autograder.course import REPOSITORY
+from autograder.forkserver import ForkingSandbox
 from autograder.gradebook import GradebookWriter, atomic_write
 from autograder.reports import write_outputs
 from autograder.results import ERROR, StudentResult, error_result, grade_one
@@ -163,10 +164,8 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
 
     results: dict[str, StudentResult] = {}
     reused = 0
-    with (
-        course_sandbox(options.limits, options.isolate, options.course_root) as sandbox,
-        GradebookWriter(options.course_root, spec) as writer,
-    ):
+    sandbox = course_sandbox(options.limits, options.isolate, options.course_root, spec.imports)
+    with sandbox, GradebookWriter(options.course_root, spec) as writer:
         progress = _progress(len(found), options.progress)
         pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
         pending = {pool.submit(run, submission, sandbox) for submission in found}
@@ -231,9 +230,16 @@ def _parsed(data: bytes | None) -> dict | None:
         return None
 
 
-def course_sandbox(limits: Limits, isolate: bool, course_root: Path) -> Sandbox:
-    """A sandbox that hides the repository (solutions, checks) and the course root."""
-    return Sandbox(limits, isolate=isolate, hidden=(REPOSITORY, Path(course_root).resolve()))
+def course_sandbox(
+    limits: Limits, isolate: bool, course_root: Path, preload: tuple[str, ...] = ()
+) -> Sandbox:
+    """A sandbox that hides the repository (solutions, checks) and the course root; isolated,
+    its runs are forked from fork servers that imported ``preload`` (an assignment's
+    :attr:`~autograder.assignment.AssignmentSpec.imports`) once."""
+    hidden = (REPOSITORY, Path(course_root).resolve())
+    if isolate:
+        return ForkingSandbox(limits, hidden=hidden, preload=preload)
+    return Sandbox(limits, isolate=False, hidden=hidden)
 
 
 def _progress(total: int, enabled: bool):

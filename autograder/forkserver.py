@@ -18,7 +18,6 @@ before the fork server reports the run's end.
 
 from __future__ import annotations
 
-import ast
 import functools
 import json
 import os
@@ -393,32 +392,3 @@ class ForkingSandbox(Sandbox):
                 ended = True
                 child.kill()
 
-
-def imported_modules(sources: list[str], harnesses: list[str] = ()) -> tuple[str, ...]:
-    """The modules that the code ``sources`` imports (``import a.b`` and ``from a.b import c``
-    give ``a.b``; relative imports and the ``autograder`` stub are left out) and those of the
-    assignment drivers named in ``harnesses`` (``autograder.drivers.<module>:<function>``), in
-    order of first appearance. A source that is not Python (a cell magic) is read line by line,
-    keeping the lines that parse."""
-    found: dict[str, None] = {}
-    for source in sources:
-        try:
-            trees = [ast.parse(source)]
-        except SyntaxError:
-            trees = []
-            for line in source.splitlines():
-                try:
-                    trees.append(ast.parse(line.strip()))
-                except SyntaxError:
-                    continue
-        for tree in trees:
-            for node in ast.walk(tree):
-                if isinstance(node, ast.Import):
-                    found.update(dict.fromkeys(alias.name for alias in node.names))
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                    found[node.module] = None
-    for harness in harnesses:
-        module = harness.partition(":")[0]
-        if module.startswith("autograder.drivers."):
-            found[module] = None
-    return tuple(name for name in found if name.split(".")[0] != "autograder" or "drivers" in name)

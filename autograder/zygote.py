@@ -24,14 +24,16 @@ sets up everything a fresh sandbox has before any byte of the student's job is r
    processes;
 3. it enters another user and mount namespace, so those mounts are locked (``MNT_LOCKED``: they
    cannot be unmounted to uncover what is beneath);
-4. it closes every descriptor but the run's three; sets the resource limits; drops every
+4. it starts a session of its own (a process group that ``killpg(0)`` could reach is the
+   fork server's otherwise, across the PID namespace); closes every descriptor but the run's
+   three; sets the resource limits; drops every
    capability; sets ``PR_SET_NO_NEW_PRIVS`` and loads the grader's seccomp program
    (:mod:`autograder.syscalls`);
-5. it forks the worker (PID 2, as under bubblewrap's init) and from then on only reaps
-   processes; the worker takes fresh seeds for Python's ``random``, NumPy's global generator,
-   PyTorch's default generator and ``multiprocessing``'s key (a forked image would otherwise
-   repeat its parent's) and runs :func:`autograder.worker.main`, exactly as a freshly started
-   worker would.
+5. it forks the worker (PID 2 in a session of its own, as under bubblewrap's init) and from
+   then on only reaps processes; the worker takes fresh seeds for Python's ``random``, NumPy's
+   global generator, PyTorch's default generator and ``multiprocessing``'s key (a forked image
+   would otherwise repeat its parent's) and runs :func:`autograder.worker.main`, exactly as a
+   freshly started worker would.
 
 Messages to the grader are sent on a ``SOCK_SEQPACKET`` socket whose grader end has
 ``SO_PASSCRED``, so the kernel attaches each sender's process id translated into the grader's PID
@@ -215,6 +217,7 @@ def run_init(
     output = fds[1]
     try:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        os.setsid()  # out of the fork server's process group, which killpg(0) would reach
         if len(os.listdir("/proc/self/task")) != 1:
             raise SetupError(0, "the child has more than one thread")
         mount_private(config["tmp_bytes"], config["under_tmp"])
@@ -245,6 +248,7 @@ def run_init(
 def run_worker() -> None:
     """The run's worker (PID 2): fresh random seeds, then :func:`autograder.worker.main`."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    os.setsid()  # a session of its own, as bubblewrap's --new-session gives a worker
     code = 1
     try:
         reseed()

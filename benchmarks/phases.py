@@ -184,7 +184,7 @@ def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: 
     import os
     import resource
 
-    from autograder.forkserver import ForkingSandbox, imported_modules
+    from autograder.forkserver import ForkingSandbox
     from autograder.sandbox import Sandbox
 
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)

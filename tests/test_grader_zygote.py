@@ -248,6 +248,26 @@ def test_system_v_objects_die_with_their_run(sandbox):
     assert second["made"] == "No such file or directory"
 
 
+def test_signals_reach_nothing_outside_the_run(sandbox):
+    """Process groups span PID namespaces: ``killpg(0)`` from a run must not reach the fork
+    server's group. Every way to signal outward ends at most the run itself."""
+    servers = {server.process.pid for server in sandbox._servers}
+    attack = (
+        "import os, signal\n"
+        "for send in (lambda: os.killpg(0, 9), lambda: os.kill(-1, 9), lambda: os.kill(1, 9),\n"
+        "             lambda: os.kill(os.getppid(), 9), lambda: os.killpg(os.getpgid(1), 9)):\n"
+        "    try:\n"
+        "        send()\n"
+        "    except OSError:\n"
+        "        pass"
+    )
+    report = sandbox.execute([(1, attack), (2, "x = 1")], [Request("x", "value", {}, False, 5, 0)])
+    assert report.outcomes[0]["value"] == 1
+    assert report.cell_errors[1].startswith("ended the notebook's process: it was killed")
+    assert {server.process.pid for server in sandbox._servers} == servers
+    assert all(server.alive for server in sandbox._servers)
+
+
 def test_concurrent_children_have_their_own_user_ids_and_namespaces(sandbox):
     source = "import os, time\ntime.sleep(2)\nuid = os.getuid()\npids = os.listdir('/proc')"
     found = []
