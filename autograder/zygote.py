@@ -121,19 +121,22 @@ def mount_private(tmp_bytes: int, under_tmp: list[str]) -> None:
     os.chdir("/tmp")
 
 
-def keep_descriptors(keep: dict[int, int]) -> None:
+def keep_descriptors(keep: dict[int, int], carry: int) -> int:
     """Make descriptor ``target`` a copy of ``source`` for each item of ``keep`` (``target`` and
-    ``source`` may coincide); close every other descriptor."""
-    above = max(*keep, *keep.values()) + 1  # copies above every number involved
+    ``source`` may coincide), keep a copy of ``carry`` at a number above every target (returned:
+    ``carry``'s own number may be a target) and close every other descriptor."""
+    above = max(*keep, *keep.values(), carry) + 1  # copies above every number involved
     copies = {target: fcntl.fcntl(source, fcntl.F_DUPFD, above) for target, source in keep.items()}
+    carried = fcntl.fcntl(carry, fcntl.F_DUPFD, above)
     for target, copy in copies.items():
         os.dup2(copy, target, inheritable=target < 3)
     for descriptor in map(int, os.listdir("/proc/self/fd")):
-        if descriptor not in keep:
+        if descriptor not in keep and descriptor != carried:
             try:
                 os.close(descriptor)
             except OSError:  # the listing's own descriptor, closed already
                 pass
+    return carried
 
 
 def drop_capabilities() -> None:
@@ -222,8 +225,8 @@ def run_init(
             raise SetupError(0, "the child has more than one thread")
         mount_private(config["tmp_bytes"], config["under_tmp"])
         new_user_namespace(CLONE_NEWNS, uid, gid)  # locks the mounts above
-        control_fd = control.fileno()
-        keep_descriptors({0: fds[0], 1: fds[1], 2: fds[1], channel: fds[2], control_fd: control_fd})
+        targets = {0: fds[0], 1: fds[1], 2: fds[1], channel: fds[2]}
+        control = socket.socket(fileno=keep_descriptors(targets, control.detach()))
         output = 1
         set_limits(config["limits"])
         drop_capabilities()
@@ -238,7 +241,7 @@ def run_init(
     if worker == 0:
         run_worker()
     for descriptor in (0, 1, 2, channel):
-        os.close(descriptor)
+        os.close(descriptor)  # distinct and open: keep_descriptors made them so
     while True:
         pid, status = os.wait()
         if pid == worker:
@@ -247,10 +250,10 @@ def run_init(
 
 def run_worker() -> None:
     """The run's worker (PID 2): fresh random seeds, then :func:`autograder.worker.main`."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    os.setsid()  # a session of its own, as bubblewrap's --new-session gives a worker
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.setsid()  # a session of its own, as bubblewrap's --new-session gives a worker
         reseed()
         from autograder import worker
 

@@ -26,8 +26,11 @@ filled in or not. Each student therefore has an expected score per test cell.
     scheduler`` and two ``dask worker`` processes with one thread each, started on free
     localhost ports before the clock starts (skip with ``--no-dask``).
 (p) The per-phase breakdown of grading the all-correct student once
-    (:func:`phases.phase_breakdown`): sandbox start, interpreter start, imports, cells, harness
-    calls, verdicts, writes, and what is paid once per batch.
+    (:func:`phases.phase_breakdown`): run start-up, cells, harness calls, verdicts, writes, and
+    what is paid once per batch.
+(f) The same student's run in a fresh sandbox (bubblewrap, a new interpreter, its imports: the
+    grader before fork servers) and in a child forked from a fork server, side by side, as wall
+    time and as CPU time of every process involved (:func:`phases.fresh_and_forked`).
 
 Both wall times are of whole commands, interpreter start-up and gradebook writes included. The
 grader's cost per submission is its ``--jobs 1`` wall time divided by the number of students,
@@ -62,7 +65,7 @@ from types import ModuleType
 
 import nbclient
 import nbformat
-from phases import DASK_SECONDS_PER_TASK, phase_breakdown, projection
+from phases import DASK_SECONDS_PER_TASK, fresh_and_forked, phase_breakdown, projection
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.course import (
@@ -437,6 +440,10 @@ def main() -> int:
         print("(p) per-phase breakdown of one submission ...", file=sys.stderr)
         course_p = prepared_course(root / "course_p", assignment, [])
         phases = phase_breakdown(course_p, assignment, json.dumps(reference).encode(), repeats)
+        print("(f) fresh sandbox against forked child ...", file=sys.stderr)
+        reference_path = root / "reference.ipynb"
+        nbformat.write(reference, reference_path)
+        forking = fresh_and_forked(course_p, assignment, reference_path, 2 * repeats - 1)
 
     rows, disagreements, surprises = compare(students, nbgrader_cells, runs)
     parallel = runs[f"jobs {args.jobs}"]
@@ -532,6 +539,23 @@ def main() -> int:
     print("| phase | seconds |\n|---|---:|")
     for phase, seconds in phases.items():
         print(f"| {phase} | {seconds:.3f} |")
+    numbers["fresh_and_forked"] = forking
+    print("\n## A fresh sandbox per run against a child of a fork server (per run)\n")
+    print(
+        "| run | fresh: wall (s) | forked: wall (s) | fresh: CPU (s) | forked: CPU (s) | "
+        "CPU ratio |\n|---|---:|---:|---:|---:|---:|"
+    )
+    for workload in ("start-up only", "submission"):
+        fresh, forked = forking[f"fresh sandbox, {workload}"], forking[f"forked child, {workload}"]
+        print(
+            f"| {workload} | {fresh['wall']:.3f} | {forked['wall']:.3f} | {fresh['cpu']:.3f} | "
+            f"{forked['cpu']:.3f} | {fresh['cpu'] / forked['cpu']:.1f}x |"
+        )
+    print(
+        f"\nOnce per sandbox (CPU s): fresh {forking['fresh sandbox, submission']['once cpu']:.2f} "
+        f"(bubblewrap check), forked {forking['forked child, submission']['once cpu']:.2f} "
+        "(a fork server started, its imports done)."
+    )
     coordinator = phases["writes"]
     rows_p = projection(per_submission, coordinator)
     numbers["projection_100k"] = {str(w): {"seconds": t, "bound": b} for w, t, b in rows_p}

@@ -46,19 +46,15 @@ def phase_breakdown(
     """Median seconds of each phase of grading the notebook ``data`` once, on one core.
 
     Phases per submission (subtracting nested measurements, so they add up to the whole):
-    ``sandbox start`` (bubblewrap running ``/bin/true``), ``interpreter start`` (``python -I``
-    doing nothing, less the sandbox), ``worker imports`` (NumPy and IPython as the worker needs
-    them, less the interpreter), ``worker start-up total`` (a full sandboxed run of no cells:
-    all of the above plus the job and channel), ``notebook cells`` (running the student's cells,
-    less that start-up; it includes the notebook's own imports, e.g. ``import torch``, reported
-    alone as ``of which the notebook's import torch``), ``harness calls`` (adding every test's
-    requests), ``verdicts`` (judging the outcomes here), ``writes`` (gradebook entry,
-    autograded notebook and the saved result). ``cpu: ...`` rows are the CPU seconds a sandboxed
-    interpreter spends starting, then also importing what the worker needs, then also importing
-    PyTorch (cumulative; robust where the wall-time rows are disturbed by other jobs). Once per
-    batch: ``once: load spec``,
-    ``once: sandbox set-up`` (harness copy and bubblewrap check), ``once: open gradebook``.
-    ``course`` must be a course copy with ``assignment`` generated (its gradebook is written).
+    ``run start-up`` (a run of no cells: a child forked from the fork server, its namespaces,
+    mounts, limits and filter, the worker's IPython shell, the job and the channel),
+    ``notebook cells`` (running the student's cells, less that start-up; the notebook's own
+    imports, e.g. ``import torch``, are already done by the fork server), ``harness calls``
+    (adding every test's requests), ``verdicts`` (judging the outcomes here), ``writes``
+    (gradebook entry, autograded notebook and the saved result). Once per batch: ``once: load
+    spec``, ``once: sandbox set-up`` (harness copy, and a fork server started and its imports
+    done), ``once: open gradebook``. ``course`` must be a course copy with ``assignment``
+    generated (its gradebook is written).
     """
     phases: dict[str, float] = {}
     phases["once: load spec"] = _median(lambda: load_spec(course, assignment), repeats)
@@ -67,50 +63,18 @@ def phase_breakdown(
     cells = student_cells(notebook, spec)
     requests, indices = spec.requests(notebook)
     limits = Limits()
-    phases["once: sandbox set-up"] = _median(
-        lambda: course_sandbox(limits, True, course).close(), repeats
-    )
-    with course_sandbox(limits, True, course) as sandbox:
-        bwrap = sandbox._bwrap_command()
-        python = [sys.executable, "-I", "-c"]
 
-        def run(*command: str) -> float:
-            return _median(lambda: subprocess.run([*bwrap, *command], check=True), repeats)
+    def sandbox():
+        return course_sandbox(limits, True, course, spec.imports)
 
-        def cpu(imports: str) -> float:
-            """CPU seconds the sandboxed interpreter itself spent (``os.times`` at its exit):
-            unlike wall time, hardly disturbed by other jobs on the machine."""
-            code = f"{imports}\nimport os\nt = os.times()\nprint(t.user + t.system)"
-            return statistics.median(
-                float(
-                    subprocess.run(
-                        [*bwrap, *python, code], capture_output=True, text=True, check=True
-                    ).stdout
-                )
-                for _ in range(repeats)
-            )
-
-        phases["cpu: interpreter start"] = cpu("")
-        phases["cpu: + worker imports (NumPy, IPython)"] = cpu(
-            "import numpy, IPython.core.interactiveshell"
-        )
-        phases["cpu: + the notebook's import torch"] = cpu(
-            "import numpy, IPython.core.interactiveshell, torch"
-        )
-        bare = run("/bin/true")
-        interpreter = run(*python, "pass")
-        imports = run(*python, "import numpy, IPython.core.interactiveshell")
-        torch = run(*python, "import numpy, IPython.core.interactiveshell, torch")
-        startup = _median(lambda: sandbox.execute([], []), repeats)
-        with_cells = _median(lambda: sandbox.execute(cells, []), repeats)
-        everything = _median(lambda: sandbox.execute(cells, requests), repeats)
-        report = sandbox.execute(cells, requests)
-    phases["sandbox start"] = bare
-    phases["interpreter start"] = interpreter - bare
-    phases["worker imports"] = imports - interpreter
-    phases["worker start-up total"] = startup
+    phases["once: sandbox set-up"] = _median(lambda: sandbox().close(), repeats)
+    with sandbox() as grading:
+        startup = _median(lambda: grading.execute([], []), repeats)
+        with_cells = _median(lambda: grading.execute(cells, []), repeats)
+        everything = _median(lambda: grading.execute(cells, requests), repeats)
+        report = grading.execute(cells, requests)
+    phases["run start-up"] = startup
     phases["notebook cells"] = with_cells - startup
-    phases["of which the notebook's import torch"] = torch - imports
     phases["harness calls"] = everything - with_cells
 
     def verdicts() -> None:
@@ -122,8 +86,8 @@ def phase_breakdown(
     start = time.perf_counter()
     writer = GradebookWriter(course, spec)
     phases["once: open gradebook"] = time.perf_counter() - start
-    with writer, course_sandbox(limits, True, course) as sandbox:
-        result = grade_submission(spec, Submission("phase", "phase"), sandbox, data)
+    with writer, sandbox() as grading:
+        result = grade_submission(spec, Submission("phase", "phase"), grading, data)
         counter = iter(range(10**6))
 
         def write() -> None:
@@ -196,8 +160,7 @@ def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: 
     if kind == "fresh sandbox":
         sandbox = Sandbox(limits)
     else:
-        preload = imported_modules([s for _, s in cells], [r.harness for r in requests])
-        sandbox = ForkingSandbox(limits, preload=preload)
+        sandbox = ForkingSandbox(limits, preload=spec.imports)
     if workload == "start-up only":
         cells, requests = [], []
     walls = []

@@ -371,6 +371,41 @@ def test_a_fork_server_dying_during_a_run_is_the_graders_error_not_the_students(
     assert values(sandbox, "x = 3", "x") == {"x": 3}
 
 
+def test_the_channel_may_have_any_descriptor_number(sandbox):
+    """Whatever number the grader's channel has, including the one the fork server's own socket
+    has (a collision once made every run of a Dask worker fail), the run gets it."""
+    import json
+
+    server = sandbox._server()
+    try:
+        for number in range(3, 48):
+            job_read, job_write = os.pipe()
+            out_read, out_write = os.pipe()
+            channel_read, channel_write = os.pipe()
+            child = server.fork(job_read, out_write, channel_write, number)
+            for descriptor in (job_read, out_write, channel_write):
+                os.close(descriptor)
+            job = {
+                "cells": [[1, "x = 1"]],
+                "requests": [],
+                "skip_requests": [],
+                "cell_timeout": 10,
+                "limits": LIMITS.rlimits(),
+                "uid": None,
+                "channel_fd": number,
+            }
+            with os.fdopen(job_write, "wb") as stdin:
+                stdin.write(json.dumps(job).encode())
+            with os.fdopen(channel_read, "rb") as channel, os.fdopen(out_read, "rb") as output:
+                events = channel.read()
+                printed = output.read()
+            assert not isinstance(child, int), (number, printed)
+            assert child.wait(60) == 0, (number, printed)
+            assert events.endswith(b'{"event":"done"}\n'), (number, events, printed)
+    finally:
+        sandbox._idle.put(server)
+
+
 def test_nothing_is_left_behind_after_close():
     before = my_processes()
     with ForkingSandbox(Limits(timeout=10)) as sandbox:
