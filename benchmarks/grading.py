@@ -210,13 +210,18 @@ def prepared_course(folder: Path, assignment: str, students: list[Student]) -> P
     return course
 
 
-def autograded_totals(scores: dict[str, dict[str, tuple]]) -> dict[str, dict[str, float]]:
-    """Per student, per autograded cell, the points in a gradebook (hand-graded cells left out)."""
+def autograded_totals(
+    scores: dict[str, dict[str, tuple]], assignment: str
+) -> dict[str, dict[str, float]]:
+    """Per student, per graded test cell, the points in a gradebook (the hand-graded cell and
+    the visible tests, worth nothing, which nbgrader records as 0 and the grader skips, are left
+    out)."""
+    graded = {cell for cells in test_cell_points(assignment).values() for cell in cells}
     return {
         student: {
             cell: float(auto)
             for cell, (auto, _) in cells.items()
-            if cell != MANUAL_CELL and auto is not None
+            if cell in graded and auto is not None
         }
         for student, cells in scores.items()
     }
@@ -227,7 +232,7 @@ def time_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, dict[
     start = time.perf_counter()
     nbgrader(course, "autograde", assignment)
     seconds = time.perf_counter() - start
-    return seconds, autograded_totals(gradebook_scores(course, assignment))
+    return seconds, autograded_totals(gradebook_scores(course, assignment), assignment)
 
 
 @dataclass
@@ -281,7 +286,7 @@ def time_grader(
             for column in ("max_score", "reason"):
                 row.pop(column)
             cells[student] = {cell: float(points) for cell, points in row.items()}
-    gradebook = autograded_totals(gradebook_scores(course, assignment))
+    gradebook = autograded_totals(gradebook_scores(course, assignment), assignment)
     return GraderRun(seconds, cells, totals, status, gradebook)
 
 
