@@ -6,8 +6,8 @@ Public API (the assignment contract: ``contract.md``, the book page "The graded 
     Run one group of cases; return ``None`` when it passes, raise ``AssertionError`` whose message
     is the feedback when it fails. Used by the assignments' hidden test cells.
 ``grade_function(assignment, name, obj)``
-    Run every group; return a :class:`~autograder.grading.Report` with ``score``, ``max_score``
-    and per-group results (``name``, ``points``, ``passed``, ``feedback``).
+    Run every group; return a :class:`~autograder.judge.grading.Report` with ``score``,
+    ``max_score`` and per-group results (``name``, ``points``, ``passed``, ``feedback``).
 
 Neither lets a warning, printed output or the student's exception reach stderr (nbgrader gives 0
 to a test cell that writes to stderr). A warning or print does not cost points: the group's
@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from autograder.checks import get_check
-from autograder.grading import GroupResult, Report, grade, run_group
+from autograder.judge.grading import GroupResult, Report, grade, run_group
 
 __all__ = ["GroupResult", "Report", "check", "grade_function"]
 

@@ -1,5 +1,5 @@
-"""``python -m autograder``: see :mod:`autograder.cli`."""
+"""``python -m autograder``: see :mod:`autograder.grader.cli`."""
 
-from autograder.cli import main
+from autograder.grader.cli import main
 
 raise SystemExit(main())

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 from grading import build_class, dask_cluster, prepared_course, time_grader
 
-from autograder.course import released_notebooks
+from autograder.course.operations import released_notebooks
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 

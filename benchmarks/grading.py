@@ -68,7 +68,7 @@ import nbformat
 from phases import DASK_SECONDS_PER_TASK, fresh_and_forked, phase_breakdown, projection
 
 from autograder.checks import ASSIGNMENTS, checks_for
-from autograder.course import (
+from autograder.course.operations import (
     NbgraderError,
     copy_course,
     generate,
@@ -93,11 +93,13 @@ def dask_cluster(folder: Path):
 
 
 def _test_helpers() -> tuple[ModuleType, ModuleType]:
-    """``tests/test_assignments_e2e.py`` (how the end-to-end test builds submissions) and the
-    package ``tests/mutants``; both live outside the installed packages."""
-    tests = str(REPOSITORY / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
+    """``tests/assignments/test_assignments_e2e.py`` (how the end-to-end test builds
+    submissions) and the package ``tests/mutants``; both live outside the installed packages
+    (``tests/autograder/grader`` holds the Dask test's cluster)."""
+    for folder in ("tests", "tests/assignments", "tests/autograder/grader"):
+        path = str(REPOSITORY / folder)
+        if path not in sys.path:
+            sys.path.insert(0, path)
     return importlib.import_module("test_assignments_e2e"), importlib.import_module("mutants")
 
 
@@ -381,7 +383,7 @@ def _cell_differences(first: dict[str, float], second: dict[str, float]) -> str:
     )
 
 
-def main() -> int:
+def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="ex04_softmax", choices=ASSIGNMENTS)
     parser.add_argument("--students", type=int, default=None, help="class size (default 20)")
@@ -395,12 +397,30 @@ def main() -> int:
     )
     parser.add_argument("--no-dask", action="store_true", help="skip (d), the Dask cluster run")
     args = parser.parse_args()
-    count = args.students or (4 if args.quick else 20)
-    repeats = 1 if args.quick else 3
-    assignment = args.assignment
-    if count < 1 or args.jobs < 1:
+    args.count = args.students or (4 if args.quick else 20)
+    args.repeats = 1 if args.quick else 3
+    if args.count < 1 or args.jobs < 1:
         parser.error("--students and --jobs must be positive")
+    return args
 
+
+@dataclass
+class Measured:
+    """Everything one benchmark run measured."""
+
+    students: list[Student]
+    nbgrader_seconds: float
+    nbgrader_cells: dict
+    runs: dict[str, GraderRun]
+    nbclient_times: list[float]
+    phases: dict[str, float]
+    forking: dict[str, dict[str, float]]  # (f): fresh sandbox against forked child
+
+
+def measure(args: argparse.Namespace) -> Measured:
+    """Build the class and time (a), (b), (d), (c), (p) and (f) on it, each in a fresh course copy;
+    ``NbgraderError`` when nbgrader itself fails."""
+    count, repeats, assignment = args.count, args.repeats, args.assignment
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
         root = Path(scratch)
         print(f"building {count} submissions of {assignment} ...", file=sys.stderr)
@@ -412,11 +432,7 @@ def main() -> int:
 
         print("(a) nbgrader autograde ...", file=sys.stderr)
         course_a = prepared_course(root / "course_a", assignment, students)
-        try:
-            nbgrader_seconds, nbgrader_cells = time_nbgrader(course_a, assignment)
-        except NbgraderError as error:
-            print(error)
-            return 1
+        nbgrader_seconds, nbgrader_cells = time_nbgrader(course_a, assignment)
 
         runs: dict[str, GraderRun] = {}
         for jobs in dict.fromkeys((args.jobs, 1)):
@@ -450,14 +466,22 @@ def main() -> int:
         nbformat.write(reference, reference_path)
         forking = fresh_and_forked(course_p, assignment, reference_path, 2 * repeats - 1)
 
-    rows, disagreements, surprises = compare(students, nbgrader_cells, runs)
+    return Measured(
+        students, nbgrader_seconds, nbgrader_cells, runs, nbclient_times, phases, forking
+    )
+
+
+def summary_numbers(args: argparse.Namespace, measured: Measured, disagreements, surprises) -> dict:
+    """The numbers ``--json`` writes (and the tables print)."""
+    count, runs = args.count, measured.runs
+    nbgrader_seconds, nbgrader_cells = measured.nbgrader_seconds, measured.nbgrader_cells
     parallel = runs[f"jobs {args.jobs}"]
     serial = runs["jobs 1"]
-    nbclient_seconds = statistics.median(nbclient_times)
+    nbclient_seconds = statistics.median(measured.nbclient_times)
     per_submission = serial.seconds / count
     speedup = nbgrader_seconds / parallel.seconds
     numbers = {
-        "assignment": assignment,
+        "assignment": args.assignment,
         "students": count,
         "jobs": args.jobs,
         "sandbox": not args.no_sandbox,
@@ -468,12 +492,12 @@ def main() -> int:
         "speedup_nbgrader_over_grader": speedup,
         "target_speedup": 6.0,
         "target_met": speedup >= 6.0,
-        "phases_s": phases,
+        "phases_s": measured.phases,
         "nbgrader_s_per_submission": nbgrader_seconds / count,
         "grader_jobs1_s_per_submission": per_submission,
         "grader_parallel_s_per_submission": parallel.seconds / count,
         "nbclient_s_per_notebook": nbclient_seconds,
-        "nbclient_runs_s": nbclient_times,
+        "nbclient_runs_s": measured.nbclient_times,
         "nbclient_notebook": "released notebook, first correct variant everywhere",
         "overhead_ratio": per_submission / nbclient_seconds,
         "overhead_s": per_submission - nbclient_seconds,
@@ -485,12 +509,24 @@ def main() -> int:
                 "nbgrader": sum(nbgrader_cells.get(s.student_id, {}).values()),
                 **{f"grader {label}": run.totals.get(s.student_id) for label, run in runs.items()},
             }
-            for s in students
+            for s in measured.students
         },
         "disagreements": disagreements,
         "unexpected_scores": surprises,
     }
 
+    return numbers
+
+
+def print_timings(args: argparse.Namespace, measured: Measured, numbers: dict) -> None:
+    """The tables of (a), (b), (c), the ratios, the target and (d); adds (d)'s numbers."""
+    count, runs, nbclient_times = args.count, measured.runs, measured.nbclient_times
+    nbgrader_seconds = measured.nbgrader_seconds
+    parallel, serial = runs[f"jobs {args.jobs}"], runs["jobs 1"]
+    nbclient_seconds = numbers["nbclient_s_per_notebook"]
+    per_submission = numbers["grader_jobs1_s_per_submission"]
+    speedup = numbers["speedup_nbgrader_over_grader"]
+    assignment = args.assignment
     print(f"\n## Grading {count} submissions of {assignment} ({os.cpu_count()} cores)\n")
     print("| measurement | seconds | per submission (s) |")
     print("|---|---:|---:|")
@@ -540,10 +576,17 @@ def main() -> int:
             f"{overhead:+.1%} against --jobs {args.jobs} "
             f"({numbers['dask_overhead_s_per_submission']:+.3f} s per submission; target <= 10 %)"
         )
+
+
+def print_phases_and_projection(measured: Measured, numbers: dict) -> None:
+    """The per-phase table and the projection to 100,000 submissions; adds the projection."""
+    phases = measured.phases
+    per_submission = numbers["grader_jobs1_s_per_submission"]
     print("\n## Where one submission's time goes (wall seconds on one core, median)\n")
     print("| phase | seconds |\n|---|---:|")
     for phase, seconds in phases.items():
         print(f"| {phase} | {seconds:.3f} |")
+    forking = measured.forking
     numbers["fresh_and_forked"] = forking
     print("\n## A fresh sandbox per run against a child of a fork server (per run)\n")
     print(
@@ -573,6 +616,9 @@ def main() -> int:
     print("| workers | projected wall time | limited by |\n|---:|---:|---|")
     for workers, seconds, bound in rows_p:
         print(f"| {workers} | {seconds / 3600:.2f} h ({seconds:,.0f} s) | {bound} |")
+
+
+def print_scores(assignment: str, rows: list[str], surprises: list[str]) -> None:
     print("\n## Scores (autograded points; the written answer is graded by hand)\n")
     functions = [name for name in test_cell_points(assignment) if not name.startswith("q")]
     print(
@@ -587,6 +633,22 @@ def main() -> int:
             "disagreement):"
         )
         print("\n".join(f"  {line}" for line in surprises))
+
+
+def main() -> int:
+    args = parse_arguments()
+    try:
+        measured = measure(args)
+    except NbgraderError as error:
+        print(error)
+        return 1
+    rows, disagreements, surprises = compare(
+        measured.students, measured.nbgrader_cells, measured.runs
+    )
+    numbers = summary_numbers(args, measured, disagreements, surprises)
+    print_timings(args, measured, numbers)
+    print_phases_and_projection(measured, numbers)
+    print_scores(args.assignment, rows, surprises)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(numbers, indent=2) + "\n", encoding="utf-8")
@@ -596,7 +658,10 @@ def main() -> int:
         print("\n".join(f"  {line}" for line in disagreements))
         print("!" * 78)
         return 1
-    print(f"\nnbgrader and the grader agree on all {count} students' autograded totals and cells.")
+    print(
+        f"\nnbgrader and the grader agree on all {args.count} students' autograded totals "
+        "and cells."
+    )
     return 0
 
 

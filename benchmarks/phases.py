@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,14 +18,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from autograder.assignment import load_spec, read_notebook, student_cells
-from autograder.batch import course_sandbox
 from autograder.checks import get_check
-from autograder.gradebook import GradebookWriter, atomic_write
-from autograder.grading import judge_group
-from autograder.results import grade_submission
-from autograder.sandbox import Limits
-from autograder.submissions import Submission
+from autograder.grader.assignment import load_spec, read_notebook, student_cells
+from autograder.grader.batch import course_sandbox
+from autograder.grader.gradebook import GradebookWriter, atomic_write
+from autograder.grader.sandbox import Limits, Sandbox
+from autograder.grader.student import grade_submission
+from autograder.grader.submissions import Submission
+from autograder.judge.grading import judge_group
 
 # "Each task suffers about 1ms of overhead" -- https://distributed.dask.org/en/latest/ (the
 # scheduler is one process, so this bounds its throughput near 1000 tasks per second).
@@ -106,9 +107,9 @@ PR_SET_CHILD_SUBREAPER = 36
 def fresh_and_forked(
     course: Path, assignment: str, notebook: Path, runs: int = 5
 ) -> dict[str, dict[str, float]]:
-    """Per-run cost of a fresh sandbox (:class:`~autograder.sandbox.Sandbox`: bubblewrap, a new
+    """Per-run cost of a fresh sandbox (``Sandbox(fork_server=False)``: bubblewrap, a new
     interpreter, its imports) and of a child forked from a fork server that imported what the
-    assignment needs once (:class:`~autograder.forkserver.ForkingSandbox`), side by side.
+    assignment needs once (the default :class:`~autograder.grader.sandbox.Sandbox`), side by side.
 
     For each kind and each workload (``start-up only``: no cells; ``submission``: grading the
     submission ``notebook`` of ``assignment``), ``wall`` is the median wall time of ``runs``
@@ -145,11 +146,7 @@ def _measure(course, assignment, notebook, kind: str, workload: str, runs: int) 
 def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: int) -> dict:
     """One measurement of :func:`fresh_and_forked`, in this (fresh) process."""
     import ctypes
-    import os
     import resource
-
-    from autograder.forkserver import ForkingSandbox
-    from autograder.sandbox import Sandbox
 
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     spec = load_spec(course, assignment)
@@ -158,9 +155,9 @@ def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: 
     requests, _ = spec.requests(parsed)
     limits = Limits()
     if kind == "fresh sandbox":
-        sandbox = Sandbox(limits)
+        sandbox = Sandbox(limits, fork_server=False)
     else:
-        sandbox = ForkingSandbox(limits, preload=spec.imports)
+        sandbox = Sandbox(limits, preload=spec.imports)
     if workload == "start-up only":
         cells, requests = [], []
     walls = []

@@ -29,7 +29,7 @@ import numpy as np
 import scipy.special
 import torch
 
-from autograder import oracle
+from autograder.judge import oracle
 from solutions.clipping import clip_by_global_norm
 from solutions.logsumexp import logsumexp
 from solutions.softmax import log_softmax, softmax

@@ -1,4 +1,4 @@
-"""Scaffolding shared by the ``tests/test_checks_<id>.py`` files.
+"""Scaffolding shared by the checks' tests in ``tests/autograder/checks/``.
 
 Each assignment's ``tests/mutants/<id>.py`` holds correct implementations (``CORRECT``) and
 mutants with the exact groups they must fail (``MUTANTS``) as source strings. These helpers turn a
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import autograder
-from autograder.grading import Report
+from autograder.judge.grading import Report
 
 
 def load_mutants(assignment: str) -> ModuleType:
@@ -46,19 +46,21 @@ def mutant_feedback(assignment: str, name: str, index: int, group: str, capsys, 
     return next(g for g in report.groups if g.name == group).feedback
 
 
-def correct_cases(mutants: ModuleType) -> list:
-    """``(name, source)`` parameters, one per correct implementation."""
+def correct_cases(assignments: tuple[str, ...]) -> list:
+    """``(assignment, name, source)`` parameters, one per correct implementation."""
     return [
-        pytest.param(name, source, id=f"{name}-{i}")
-        for name, sources in mutants.CORRECT.items()
+        pytest.param(assignment, name, source, id=f"{assignment}-{name}-{i}")
+        for assignment in assignments
+        for name, sources in load_mutants(assignment).CORRECT.items()
         for i, source in enumerate(sources)
     ]
 
 
-def mutant_cases(mutants: ModuleType) -> list:
-    """``(name, source, groups)`` parameters, one per mutant."""
+def mutant_cases(assignments: tuple[str, ...]) -> list:
+    """``(assignment, name, source, groups)`` parameters, one per mutant."""
     return [
-        pytest.param(name, source, groups, id=f"{name}-{i}")
-        for name, cases in mutants.MUTANTS.items()
+        pytest.param(assignment, name, source, groups, id=f"{assignment}-{name}-{i}")
+        for assignment in assignments
+        for name, cases in load_mutants(assignment).MUTANTS.items()
         for i, (source, groups) in enumerate(cases)
     ]

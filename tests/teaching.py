@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import COURSE_ROOT, released_notebooks
+from autograder.course.operations import COURSE_ROOT, released_notebooks
 
 HARD = {
     "ex01_floats": {

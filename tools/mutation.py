@@ -36,19 +36,25 @@ ROOT = Path(__file__).resolve().parent.parent
 # The test files each module needs: those that exercise it directly. Keep this in step with the
 # README's "Development" section.
 TESTS = {
-    "solutions/floats.py": ["tests/test_solutions_floats.py"],
-    "solutions/overflow.py": ["tests/test_solutions_overflow.py"],
-    "solutions/logsumexp.py": ["tests/test_solutions_logsumexp.py"],
-    "solutions/softmax.py": ["tests/test_solutions_softmax.py"],
-    "solutions/clipping.py": ["tests/test_solutions_clipping.py"],
-    "solutions/standardisation.py": ["tests/test_solutions_standardisation.py"],
-    "solutions/mixed_precision.py": ["tests/test_solutions_mixed_precision.py"],
+    "solutions/floats.py": ["tests/solutions/test_solutions_floats.py"],
+    "solutions/overflow.py": ["tests/solutions/test_solutions_overflow.py"],
+    "solutions/logsumexp.py": ["tests/solutions/test_solutions_logsumexp.py"],
+    "solutions/softmax.py": ["tests/solutions/test_solutions_softmax.py"],
+    "solutions/clipping.py": ["tests/solutions/test_solutions_clipping.py"],
+    "solutions/standardisation.py": ["tests/solutions/test_solutions_standardisation.py"],
+    "solutions/mixed_precision.py": ["tests/solutions/test_solutions_mixed_precision.py"],
     "solutions/_sums.py": [
-        "tests/test_solutions_clipping.py",
-        "tests/test_solutions_standardisation.py",
+        "tests/solutions/test_solutions_clipping.py",
+        "tests/solutions/test_solutions_standardisation.py",
     ],
-    "autograder/compare.py": ["tests/test_verdict_edges.py", "tests/test_autograder_core.py"],
-    "autograder/oracle.py": ["tests/test_verdict_edges.py", "tests/test_autograder_core.py"],
+    "autograder/judge/compare.py": [
+        "tests/autograder/judge/test_verdict_edges.py",
+        "tests/autograder/test_autograder_core.py",
+    ],
+    "autograder/judge/oracle.py": [
+        "tests/autograder/judge/test_verdict_edges.py",
+        "tests/autograder/test_autograder_core.py",
+    ],
 }
 SUPPORT = ["tests/ulps.py"]
 EQUIVALENT = ROOT / "tests" / "EQUIVALENT_MUTANTS.md"
@@ -57,6 +63,7 @@ KILLED = {"killed", "timeout"}
 CONFIG = """\
 [tool.pytest.ini_options]
 addopts = "-p no:cacheprovider"
+pythonpath = ["tests"]  # tests/ulps.py, for the test files in tests/<folder>/
 
 [tool.mutmut]
 source_paths = ["{package}"]

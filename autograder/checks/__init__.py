@@ -1,14 +1,14 @@
 """The checks of every assignment, one module per assignment id.
 
 Each module defines ``CHECKS``, a dict from graded name (including multiple-choice answers
-``q1``, ``q2``, …) to :class:`~autograder.spec.Check`. Modules are imported on first use.
+``q1``, ``q2``, …) to :class:`~autograder.judge.spec.Check`. Modules are imported on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 
-from autograder.spec import Check
+from autograder.judge.spec import Check
 
 ASSIGNMENTS = (
     "ex01_floats",

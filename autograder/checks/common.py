@@ -7,9 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare
-from autograder.feedback import shorten
-from autograder.spec import Case, Check, Group, Outcome, Verdict
+from autograder.harness import calls
+from autograder.judge import compare
+from autograder.judge.feedback import shorten
+from autograder.judge.spec import Case, Check, Group, Outcome, Verdict
 
 
 def case(label: str, args: Sequence[Any], verdict: Verdict, **payload: Any) -> Case:
@@ -46,7 +47,8 @@ def expect_close(
 
     The result must have ``expected``'s shape (``()`` for a single number: a Python float counts
     as float64, a NumPy scalar keeps its dtype) and the floating ``dtype``; ``ulps`` and ``atol``
-    are the tolerances of :func:`autograder.compare.close`, ``note`` says where they come from.
+    are the tolerances of :func:`autograder.judge.compare.close`, ``note`` says where they come
+    from.
     """
     expected = np.asarray(expected, dtype=np.float64)
 
@@ -60,8 +62,9 @@ def expect_close(
 
 
 def on(*kinds: str, hint: str) -> dict[str, str]:
-    """``{kind: hint}`` for every diagnosis in ``kinds`` (see :data:`autograder.compare.DIAGNOSES`):
-    one hint shared by the diagnoses a group's mistake typically produces. Combine with ``|``."""
+    """``{kind: hint}`` for every diagnosis in ``kinds`` (see
+    :data:`autograder.judge.compare.DIAGNOSES`): one hint shared by the diagnoses a group's
+    mistake typically produces. Combine with ``|``."""
     unknown = [kind for kind in kinds if kind not in compare.DIAGNOSES]
     if unknown or not kinds:
         raise ValueError(f"unknown diagnoses {unknown}; use {compare.DIAGNOSES}")
@@ -93,7 +96,7 @@ def multiple_choice(
         name="answer",
         points=points,
         description="multiple choice",
-        make_cases=lambda: [Case("your answer", {}, verdict, harness="value")],
+        make_cases=lambda: [Case("your answer", {}, verdict, harness=calls.value)],
         hints={
             compare.WRONG: "think about which option matches what the chapter measured and "
             "explained."

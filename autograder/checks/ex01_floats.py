@@ -11,8 +11,9 @@ float32 ULPs at the true value. Compensated summation (Kahan's or Neumaier's var
 at most 2u·|s| + O(n·u²)·Σ|xᵢ|; the hard cases keep n ≤ 20 000 and all terms of one sign
 (Σ|xᵢ| = |s|), so the second term is below 10⁻⁹ relative and compensated sums land within a
 couple of ULPs. A naive float32 loop is off by 1 700 to 5 000 ULPs there (measured in
-``tests/test_checks_ex01_floats.py``). NumPy's pairwise ``np.sum`` also passes: it is accurate on
-these inputs, and the chapter presents it as the better summation order, not as a mistake.
+``tests/autograder/checks/test_checks_ex01_floats.py``). NumPy's pairwise ``np.sum`` also passes:
+it is accurate on these inputs, and the chapter presents it as the better summation order, not as
+a mistake.
 
 Float64 accumulation followed by one rounding to float32 (``np.sum(x, dtype=np.float64)``,
 ``math.fsum``) is accepted as correct. The contract describes the lesson (compensation in float32
@@ -31,7 +32,6 @@ import math
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import (
     case,
     checks_dict,
@@ -40,7 +40,8 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
-from autograder.compare import (
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     EXCEPTION,
@@ -52,8 +53,8 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.feedback import fmt, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import fmt, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex01_floats"
 ANATOMY = "ch01-ieee-anatomy"

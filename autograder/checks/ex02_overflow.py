@@ -1,6 +1,6 @@
 """Checks for ex02_overflow: ``log_product``, ``stable_sigmoid``, ``softplus``, ``clipped_bce``.
 
-Tolerances, all against 60-digit mpmath oracles (:mod:`autograder.oracle`):
+Tolerances, all against 60-digit mpmath oracles (:mod:`autograder.judge.oracle`):
 
 * ``log_product``: Σ log pᵢ has terms of one sign, so it is well conditioned; each log carries a
   relative error of about u and the summation at most (n - 1)·u relative. A product of a few
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder import oracle
 from autograder.checks.common import (
     case,
     checks_dict,
@@ -43,7 +42,8 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
-from autograder.compare import (
+from autograder.judge import oracle
+from autograder.judge.compare import (
     ACCURACY,
     INF,
     MISSING_NAN,
@@ -55,16 +55,14 @@ from autograder.compare import (
     WRONG_EXCEPTION,
     unit_roundoff,
 )
-from autograder.spec import Check, Group
+from autograder.judge.spec import Check, Group
 
 ASSIGNMENT = "ex02_overflow"
 OVERFLOW_SECTION = "ch02-overflow"
-UNDERFLOW_SECTION = "ch02-underflow"
 LOG_DOMAIN = "ch02-log-domain"
 NAN_SECTION = "ch02-nan"
 GUARD = "ch02-epsilon-guard"
 SIGMOID = "ch02-stable-sigmoid"
-SUMMARY = "ch02-summary"
 
 ELEMENT_ULPS = 8
 

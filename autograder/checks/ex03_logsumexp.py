@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from autograder import oracle
 from autograder.checks.common import (
     case,
     checks_dict,
@@ -22,7 +21,8 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
-from autograder.compare import (
+from autograder.judge import oracle
+from autograder.judge.compare import (
     ACCURACY,
     EXCEPTION,
     INF,
@@ -34,7 +34,7 @@ from autograder.compare import (
     WRONG,
     unit_roundoff,
 )
-from autograder.spec import Check, Group
+from autograder.judge.spec import Check, Group
 
 ASSIGNMENT = "ex03_logsumexp"
 SHIFT = "ch03-shift-identity"

@@ -29,7 +29,6 @@ import math
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import (
     case,
     checks_dict,
@@ -39,7 +38,9 @@ from autograder.checks.common import (
     multiple_choice,
     on,
 )
-from autograder.compare import (
+from autograder.harness.drivers import ex04_softmax as drivers
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DETACHED,
     DTYPE,
@@ -56,8 +57,8 @@ from autograder.compare import (
     Problem,
     unit_roundoff,
 )
-from autograder.feedback import shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex04_softmax"
 SHIFT = "ch04-shift-invariance"
@@ -67,7 +68,6 @@ BCE = "ch04-bce"
 GRADS = "ch04-gradients"
 PRECISION = "ch04-precision"
 MASKS = "ch03-edge-cases"
-DRIVER = "autograder.drivers.ex04_softmax:torch_cross_entropy"
 
 
 def _row_scale(x: np.ndarray, axis: int) -> np.ndarray:
@@ -405,7 +405,7 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
 
     payload = {"logits": exact, "targets": np.asarray(targets, dtype=np.int64), "dtype": dtype}
     shown = f"{label(logits=exact, targets=targets)} as a {dtype} tensor"
-    return Case(shown, payload, verdict, harness=DRIVER)
+    return Case(shown, payload, verdict, harness=drivers.torch_cross_entropy)
 
 
 def tce_value():

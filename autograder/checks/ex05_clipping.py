@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import checks_dict, label, multiple_choice, on
-from autograder.compare import (
+from autograder.harness.drivers import ex05_clipping as drivers
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     INF,
@@ -49,9 +50,8 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.drivers.ex05_clipping import sgd_run
-from autograder.feedback import exact, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import exact, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex05_clipping"
 CLIP_MATH = "ch05-clipping-math"
@@ -60,8 +60,6 @@ STABLE = "ch05-stable-norm"
 SPIKES = "ch05-spike-study"
 MONITOR = "ch05-monitoring"
 
-FRESH = "autograder.drivers.ex05_clipping:fresh_arrays"
-SGD = "autograder.drivers.ex05_clipping:sgd_run"
 PATH_RTOL = 1e-8
 
 
@@ -141,7 +139,9 @@ def value_case(grads: list[np.ndarray], clip_value: float, *, fresh: bool = Fals
         return None
 
     payload = {"grads": grads, "args": [clip_value]}
-    return Case(label(grads=grads, clip_value=clip_value), payload, verdict, harness=FRESH)
+    return Case(
+        label(grads=grads, clip_value=clip_value), payload, verdict, harness=drivers.fresh_arrays
+    )
 
 
 def value_basic():
@@ -197,7 +197,7 @@ def norm_case(
     shown = label(grads=grads, max_norm=max_norm, **kwargs)
     payload = {"grads": grads, "args": [max_norm], "kwargs": kwargs}
     if not np.isfinite(oracle.global_norm(grads)):
-        return Case(shown, payload, _raises_floating_point_error, harness=FRESH)
+        return Case(shown, payload, _raises_floating_point_error, harness=drivers.fresh_arrays)
 
     expected, norm = oracle.clip_by_global_norm(grads, max_norm, 1e-6 if eps is None else eps)
     n_entries = sum(g.size for g in grads)
@@ -241,7 +241,7 @@ def norm_case(
             )
         return None
 
-    return Case(shown, payload, verdict, harness=FRESH)
+    return Case(shown, payload, verdict, harness=drivers.fresh_arrays)
 
 
 def _clip_factor(norm: float, max_norm: float, eps: float | None) -> float:
@@ -451,9 +451,12 @@ def sgd_case(
     if nonfinite_step is not None and max_norm is not None:
         verdict = _raises_naming_step(nonfinite_step)
         return Case(
-            _sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD
+            _sgd_label(problem, theta0, lr, n_steps, max_norm),
+            payload,
+            verdict,
+            harness=drivers.sgd_run,
         )
-    reference = sgd_run(sgd_with_clipping, payload, trap_overflow=False, time_limit=60.0)
+    reference = drivers.sgd_run(sgd_with_clipping, payload, trap_overflow=False, time_limit=60.0)
     assert reference["status"] == "returned", reference
     expected = reference["value"]
     if max_norm is not None and not boundary and nonfinite_step is None:
@@ -465,7 +468,12 @@ def sgd_case(
             return _sgd_verdict(payload, expected, outcome)
         return _plain_nonfinite_verdict(payload, expected, outcome, nonfinite_step)
 
-    return Case(_sgd_label(problem, theta0, lr, n_steps, max_norm), payload, verdict, harness=SGD)
+    return Case(
+        _sgd_label(problem, theta0, lr, n_steps, max_norm),
+        payload,
+        verdict,
+        harness=drivers.sgd_run,
+    )
 
 
 def _sgd_label(problem, theta0, lr, n_steps, max_norm) -> str:

@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare, oracle
 from autograder.checks.common import case, checks_dict, expect_raises, label, multiple_choice, on
-from autograder.compare import (
+from autograder.judge import compare, oracle
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     EXCEPTION,
@@ -45,8 +45,8 @@ from autograder.compare import (
     Problem,
     unit_roundoff,
 )
-from autograder.feedback import exact, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import exact, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex06_standardisation"
 STANDARDISE = "ch06-fit-on-train"

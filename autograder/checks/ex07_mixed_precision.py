@@ -35,9 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder import compare
 from autograder.checks.common import case, checks_dict, label, multiple_choice, on
-from autograder.compare import (
+from autograder.harness import wire
+from autograder.harness.drivers import ex07_mixed_precision as drivers
+from autograder.judge import compare
+from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
     MISSING_NAN,
@@ -48,15 +50,14 @@ from autograder.compare import (
     WRONG_TYPE,
     Problem,
 )
-from autograder.feedback import exact, fmt, shorten
-from autograder.spec import Case, Check, Group, Outcome
+from autograder.judge.feedback import exact, fmt, shorten
+from autograder.judge.spec import Case, Check, Group, Outcome
 
 ASSIGNMENT = "ex07_mixed_precision"
 MATHS = "ch07-mathematics"
 BY_HAND = "ch07-rounding"
 UNDERFLOW = "ch07-loss-scaling"
 DYNAMIC = "ch07-gradscaler"
-AUTOCAST = "ch07-autocast"
 MASTER = "ch07-master-weights"
 RUN = "ch07-training"
 
@@ -64,7 +65,6 @@ FRACTION_ATOL = 1e-12
 FRACTION_RTOL = 1e-6
 LOSS_RTOL = 1e-3
 PARAM_ATOL, PARAM_RTOL = 2e-3, 1e-2
-DRIVERS = "autograder.drivers.ex07_mixed_precision"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -242,35 +242,15 @@ def bf16_contract():
 
 @functools.cache
 def _reference_scaler_log(payload_key: str) -> list[dict[str, Any]]:
-    import json
-
-    from autograder.drivers.ex07_mixed_precision import loss_scaler
+    """The reference's event log for a payload (its :mod:`~autograder.harness.wire` line, so
+    that equal payloads share one run)."""
     from solutions.mixed_precision import DynamicLossScaler
 
-    payload = _decode(json.loads(payload_key))
-    outcome = loss_scaler(DynamicLossScaler, payload, trap_overflow=False, time_limit=30.0)
+    payload = wire.loads(payload_key)
+    outcome = drivers.loss_scaler(DynamicLossScaler, payload, trap_overflow=False, time_limit=30.0)
     if outcome["status"] != "returned":  # pragma: no cover - the reference must run
         raise RuntimeError(f"reference scaler failed: {outcome}")
     return outcome["log"]
-
-
-def _encode(payload: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-able copy of a scaler payload (arrays as [dtype, nested lists])."""
-    events = []
-    for op, argument in payload["events"]:
-        if op == "unscale":
-            argument = [[str(g.dtype), np.asarray(g, dtype=np.float64).tolist()] for g in argument]
-        events.append([op, argument])
-    return {"init": payload["init"], "events": events}
-
-
-def _decode(data: dict[str, Any]) -> dict[str, Any]:
-    events = []
-    for op, argument in data["events"]:
-        if op == "unscale":
-            argument = [np.array(values, dtype=dtype) for dtype, values in argument]
-        events.append((op, argument))
-    return {"init": data["init"], "events": events}
 
 
 def _number(value: Any) -> float | None:
@@ -304,9 +284,7 @@ def scaler_verdict(*, check_unscale: bool = False) -> Any:
     """
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        import json
-
-        want_log = _reference_scaler_log(json.dumps(_encode(case.payload)))
+        want_log = _reference_scaler_log(wire.dumps(case.payload))
         got_log = outcome.get("log", [])
         for step, want in enumerate(want_log):
             if step >= len(got_log):
@@ -409,7 +387,7 @@ def scaler_case(init: dict[str, Any], events: list[tuple[str, Any]], **options: 
         text,
         {"init": init, "events": events},
         scaler_verdict(**options),
-        harness=f"{DRIVERS}:loss_scaler",
+        harness=drivers.loss_scaler,
     )
 
 
@@ -624,13 +602,11 @@ def fraction_edges():
 
 @functools.cache
 def _reference_run(payload_key: str) -> dict[str, Any]:
-    import json
-
-    from autograder.drivers.ex07_mixed_precision import train_step
+    """The reference's training run for a payload (its :mod:`~autograder.harness.wire` line)."""
     from solutions.mixed_precision import mixed_precision_train_step
 
-    outcome = train_step(
-        mixed_precision_train_step, json.loads(payload_key), trap_overflow=False, time_limit=60.0
+    outcome = drivers.train_step(
+        mixed_precision_train_step, wire.loads(payload_key), trap_overflow=False, time_limit=60.0
     )
     if outcome["status"] != "returned":  # pragma: no cover - the reference must run
         raise RuntimeError(f"reference train step failed: {outcome}")
@@ -645,95 +621,117 @@ def _run_problem(outcome: Outcome) -> str | None:
     return None
 
 
+def _losses_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """Each step returned the loss as a Python float equal to the reference's."""
+    for step, (kind, value) in enumerate(
+        zip(outcome["loss_types"], outcome["losses"], strict=True)
+    ):
+        if kind != "float":
+            return (
+                f"returned a {kind} in step {step} where the loss as a Python float was "
+                "expected (use loss.item() so no tensor or graph is kept)"
+            )
+        if not _close(value, want["losses"][step], LOSS_RTOL):
+            earlier = (
+                " (the earlier steps' losses agree, so the update before this step differed)"
+                if step
+                else ""
+            )
+            return (
+                f"returned loss {fmt(value)} in step {step} where the autocast forward "
+                f"pass gives {fmt(want['losses'][step])}{earlier}"
+            )
+    return None
+
+
+def _autocast_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """The forward pass ran in the 16-bit dtype, and the master weights stayed float32."""
+    for step, seen in enumerate(outcome["forward_dtypes"]):
+        if seen != want["forward_dtypes"][step]:
+            return (
+                f"the first layer's output in step {step} was {seen} where the forward "
+                f"pass under torch.autocast(dtype={case.payload['dtype']}) gives "
+                f"{want['forward_dtypes'][step]}"
+            )
+    for i, dtype in enumerate(outcome["param_dtypes"]):
+        if dtype != "float32":
+            return (
+                f"parameter {i} is {dtype} after training: the master weights must stay "
+                "float32 (autocast casts copies; never convert the model itself)"
+            )
+    return None
+
+
+def _decrease_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """The losses stayed finite and the loss fell at least halfway to the reference's."""
+    losses = outcome["losses"]
+    if not all(math.isfinite(v) for v in losses) or not math.isfinite(outcome["final_loss"]):
+        return f"the losses became non-finite: {shorten(losses)}"
+    if not outcome["final_loss"] < want["final_loss"] * 0.5 + losses[0] * 0.5:
+        return (
+            f"the loss did not decrease: {fmt(losses[0])} at the start, "
+            f"{fmt(outcome['final_loss'])} after {len(losses)} steps where the reference "
+            f"reaches {fmt(want['final_loss'])}"
+        )
+    return None
+
+
+def _steps_problem(case: Case, outcome: Outcome, want: dict[str, Any]) -> str | None:
+    """Each step updated the parameters as the reference did (skipping a step whose gradients
+    hold inf), the GradScaler's scale followed, and the final parameters agree."""
+    for step, (changed, wanted) in enumerate(zip(outcome["changed"], want["changed"], strict=True)):
+        if changed != wanted:
+            if wanted:
+                return f"the parameters did not change in step {step} (no optimiser step?)"
+            return (
+                f"the parameters changed in step {step}, whose gradients contain inf: "
+                "with a GradScaler, scaler.step(optimizer) must skip that step"
+            )
+    for step, (scale, wanted) in enumerate(zip(outcome["scales"], want["scales"], strict=True)):
+        if scale != wanted:
+            return (
+                f"the GradScaler's scale after step {step} is {fmt(scale)} where it "
+                f"should be {fmt(wanted)} (call scaler.update() once per step)"
+            )
+    for i, (p, w) in enumerate(zip(outcome["params"], want["params"], strict=True)):
+        if p.shape != w.shape or not np.all(np.isfinite(p)):
+            return f"parameter {i} has non-finite values after training"
+        err = np.abs(p.astype(np.float64) - w)
+        allowed = PARAM_ATOL + PARAM_RTOL * np.abs(w)
+        if np.any(err > allowed):
+            k = int(np.argmax(err - allowed))
+            return (
+                f"parameter {i} ends at {fmt(p.flat[k])} (flat index {k}) where one "
+                f"correct step per call gives {fmt(w.flat[k])}: the update differs "
+                "(stale gradients not reset, gradients left scaled, or a different step)"
+            )
+    return None
+
+
+# What each aspect of a training run is judged on, in order (the first problem found is the one
+# reported).
+TRAIN_ASPECTS = {
+    "float": (_losses_problem,),
+    "autocast": (_autocast_problem,),
+    "train": (_decrease_problem, _steps_problem),
+    "scaler": (_steps_problem,),
+}
+
+
 def train_verdict(aspect: str) -> Any:
-    """Judge one aspect of a short training run against the reference run."""
+    """Judge one aspect of a short training run (:data:`TRAIN_ASPECTS`) against the reference
+    run; a run that did not finish is judged by how it ended."""
+    judges = TRAIN_ASPECTS[aspect]
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        import json
-
         problem = _run_problem(outcome)
         if problem:
             return problem
-        want = _reference_run(json.dumps(case.payload, sort_keys=True))
-        if aspect == "float":
-            for step, (kind, value) in enumerate(
-                zip(outcome["loss_types"], outcome["losses"], strict=True)
-            ):
-                if kind != "float":
-                    return (
-                        f"returned a {kind} in step {step} where the loss as a Python float was "
-                        "expected (use loss.item() so no tensor or graph is kept)"
-                    )
-                if not _close(value, want["losses"][step], LOSS_RTOL):
-                    earlier = (
-                        " (the earlier steps' losses agree, so the update before this step "
-                        "differed)"
-                        if step
-                        else ""
-                    )
-                    return (
-                        f"returned loss {fmt(value)} in step {step} where the autocast forward "
-                        f"pass gives {fmt(want['losses'][step])}{earlier}"
-                    )
-            return None
-        if aspect == "autocast":
-            for step, seen in enumerate(outcome["forward_dtypes"]):
-                if seen != want["forward_dtypes"][step]:
-                    return (
-                        f"the first layer's output in step {step} was {seen} where the forward "
-                        f"pass under torch.autocast(dtype={case.payload['dtype']}) gives "
-                        f"{want['forward_dtypes'][step]}"
-                    )
-            for i, dtype in enumerate(outcome["param_dtypes"]):
-                if dtype != "float32":
-                    return (
-                        f"parameter {i} is {dtype} after training: the master weights must stay "
-                        "float32 (autocast casts copies; never convert the model itself)"
-                    )
-            return None
-        if aspect == "train":
-            losses = outcome["losses"]
-            if not all(math.isfinite(v) for v in losses) or not math.isfinite(
-                outcome["final_loss"]
-            ):
-                return f"the losses became non-finite: {shorten(losses)}"
-            if not outcome["final_loss"] < want["final_loss"] * 0.5 + losses[0] * 0.5:
-                return (
-                    f"the loss did not decrease: {fmt(losses[0])} at the start, "
-                    f"{fmt(outcome['final_loss'])} after {len(losses)} steps where the reference "
-                    f"reaches {fmt(want['final_loss'])}"
-                )
-        if aspect in ("train", "scaler"):
-            for step, (changed, wanted) in enumerate(
-                zip(outcome["changed"], want["changed"], strict=True)
-            ):
-                if changed != wanted:
-                    if wanted:
-                        return f"the parameters did not change in step {step} (no optimiser step?)"
-                    return (
-                        f"the parameters changed in step {step}, whose gradients contain inf: "
-                        "with a GradScaler, scaler.step(optimizer) must skip that step"
-                    )
-            for step, (scale, wanted) in enumerate(
-                zip(outcome["scales"], want["scales"], strict=True)
-            ):
-                if scale != wanted:
-                    return (
-                        f"the GradScaler's scale after step {step} is {fmt(scale)} where it "
-                        f"should be {fmt(wanted)} (call scaler.update() once per step)"
-                    )
-            for i, (p, w) in enumerate(zip(outcome["params"], want["params"], strict=True)):
-                if p.shape != w.shape or not np.all(np.isfinite(p)):
-                    return f"parameter {i} has non-finite values after training"
-                err = np.abs(p.astype(np.float64) - w)
-                allowed = PARAM_ATOL + PARAM_RTOL * np.abs(w)
-                if np.any(err > allowed):
-                    k = int(np.argmax(err - allowed))
-                    return (
-                        f"parameter {i} ends at {fmt(p.flat[k])} (flat index {k}) where one "
-                        f"correct step per call gives {fmt(w.flat[k])}: the update differs "
-                        "(stale gradients not reset, gradients left scaled, or a different step)"
-                    )
+        want = _reference_run(wire.dumps(case.payload))
+        for judge in judges:
+            problem = judge(case, outcome, want)
+            if problem:
+                return problem
         return None
 
     return verdict
@@ -759,7 +757,7 @@ def train_case(aspect: str, **payload: Any) -> Case:
         text += f", GradScaler({full['scaler']})"
     if full["inject_inf"] is not None:
         text += f", inf gradient injected in step {full['inject_inf']}"
-    return Case(text, full, train_verdict(aspect), harness=f"{DRIVERS}:train_step")
+    return Case(text, full, train_verdict(aspect), harness=drivers.train_step)
 
 
 def train_float():

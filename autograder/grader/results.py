@@ -1,0 +1,83 @@
+"""What the class grader decided about one student: plain data, serialisable as JSON.
+
+:class:`StudentResult` (its status, reasons, and one :class:`CellResult` per hidden test cell) is
+what :mod:`autograder.grader.student` produces, :mod:`autograder.grader.batch` saves in
+``results/`` and the gradebook, the reports and the Dask workers read. Nothing here decides a
+grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """The result of one hidden test cell (one graded group of one name)."""
+
+    grade_id: str
+    name: str
+    group: str
+    description: str
+    points: float
+    passed: bool
+    feedback: str = ""
+
+    @property
+    def score(self) -> float:
+        return self.points if self.passed else 0.0
+
+
+@dataclass
+class StudentResult:
+    """Everything the grader decided about one student; serialisable with :meth:`to_json`.
+
+    ``status`` is ``graded`` (the notebook was run and judged), ``tampered`` (judged, but its
+    process wrote to the grader's channel out of turn: the names that touched get 0, and the
+    instructor should look at it), ``not_graded`` (there was no readable notebook; the score is
+    0) or ``error`` (the grader itself failed; see :mod:`autograder.grader.batch` for retries).
+    ``cell_errors`` maps a notebook cell number to the error it raised, and ``cell_labels`` a
+    cell number to how reasons name that cell (its grade id, or the answer it follows).
+    """
+
+    student_id: str
+    status: str
+    max_score: float
+    reasons: list[str] = field(default_factory=list)
+    cells: list[CellResult] = field(default_factory=list)
+    cell_errors: dict[int, str] = field(default_factory=dict)
+    cell_labels: dict[int, str] = field(default_factory=dict)
+    manual: list[dict[str, Any]] = field(default_factory=list)
+    origin: str = ""
+    fingerprint: str = ""
+    timestamp: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(cell.score for cell in self.cells)
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["cell_errors"] = {str(k): v for k, v in self.cell_errors.items()}
+        data["cell_labels"] = {str(k): v for k, v in self.cell_labels.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StudentResult:
+        data = dict(data)
+        data["cells"] = [CellResult(**cell) for cell in data["cells"]]
+        data["cell_errors"] = {int(k): v for k, v in data["cell_errors"].items()}
+        data["cell_labels"] = {int(k): v for k, v in data.get("cell_labels", {}).items()}
+        return cls(**data)
+
+    def label(self, number: int) -> str:
+        """How reasons name notebook cell ``number``."""
+        return self.cell_labels.get(number, f"cell {number}")

@@ -1,0 +1,90 @@
+"""Every assignment's checks: fair to every correct implementation, precise about mutants.
+
+One suite for the seven assignments, driven by ``tests/mutants/<id>.py``: correct implementations
+(``CORRECT``) and the reference in :mod:`solutions` get full marks, and each mutant (``MUTANTS``)
+fails exactly the groups listed for it, with partial credit for the others and feedback that
+names the group and the chapter to re-read. The wording of particular diagnoses, the oracles and
+the drivers are tested per assignment in ``test_checks_<id>.py``.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from mutant_grading import correct_cases, define, grade_quietly, load_mutants, mutant_cases
+
+from autograder.checks import ASSIGNMENTS, checks_for
+
+# Assignments whose feedback only ever sends the student back to their own chapter (later ones
+# also point at earlier chapters, e.g. ex04's masked log-softmax at chapter 3's edge cases).
+OWN_CHAPTER_ONLY = ("ex01_floats", "ex02_overflow")
+
+
+def graded_functions(assignment: str) -> list[str]:
+    """The graded names that are functions or classes (not the multiple-choice answers)."""
+    return [name for name in checks_for(assignment) if not name.startswith("q")]
+
+
+def chapter(assignment: str) -> int:
+    """The chapter an assignment belongs to (``ex03_logsumexp`` → 3)."""
+    return int(assignment[2:4])
+
+
+def reference_module(assignment: str):
+    """The module of :mod:`solutions` that holds the assignment's reference (``solutions.logsumexp``
+    for ``ex03_logsumexp``)."""
+    return importlib.import_module(f"solutions.{assignment.split('_', 1)[1]}")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_name_has_correct_variants_and_mutants(assignment):
+    mutants = load_mutants(assignment)
+    names = graded_functions(assignment)
+    assert set(mutants.CORRECT) == set(names)
+    for name in names:
+        assert len(mutants.CORRECT[name]) >= 3, name
+        assert len(mutants.MUTANTS[name]) >= 1, name
+        assert len(checks_for(assignment)[name].groups) >= 2, name
+    assert set(mutants.ANSWERS) == {name for name in checks_for(assignment) if name.startswith("q")}
+
+
+@pytest.mark.parametrize(
+    ("assignment", "name"),
+    [
+        pytest.param(assignment, name, id=f"{assignment}-{name}")
+        for assignment in ASSIGNMENTS
+        for name in graded_functions(assignment)
+    ],
+)
+def test_reference_gets_full_marks(assignment, name, capsys, recwarn):
+    reference = getattr(reference_module(assignment), name)
+    report = grade_quietly(assignment, name, reference, capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("assignment", "name", "source"), correct_cases(ASSIGNMENTS))
+def test_correct_implementations_get_full_marks(assignment, name, source, capsys, recwarn):
+    report = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(("assignment", "name", "source", "groups"), mutant_cases(ASSIGNMENTS))
+def test_mutants_fail_exactly_the_expected_groups(
+    assignment, name, source, groups, capsys, recwarn
+):
+    report = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
+    failed = {group.name for group in report.groups if not group.passed}
+    assert failed == groups, str(report)
+    all_groups = {group.name for group in report.groups}
+    if groups and groups != all_groups:  # partial credit for the groups where it does not break
+        assert 0 < report.score < report.max_score, str(report)
+    for group in report.groups:
+        assert group.passed or group.feedback, str(report)
+        assert not group.passed or not group.feedback or group.feedback.startswith("Note:")
+        if not group.passed:
+            section = checks_for(assignment)[name].group(group.name).section
+            assert f"group '{group.name}'" in group.feedback
+            assert f"Re-read: Chapter {int(section[2:4])}, " in group.feedback
+            if assignment in OWN_CHAPTER_ONLY:
+                assert f"Re-read: Chapter {chapter(assignment)}" in group.feedback
