@@ -1,10 +1,11 @@
 """Run a student's notebook code in a limited, isolated process and bring back plain outcomes.
 
 This is the trusted half of grading one submission. :class:`Sandbox` copies the harness folder
-(and nothing else of the repository) to a private folder, starts :mod:`autograder.harness.worker`
-under the bubblewrap policy of :mod:`~autograder.grader.sandbox.policy` with the resource limits of
+(and nothing else of the repository) to a private folder, runs :mod:`autograder.harness.worker`
+in a child of a fork server (:mod:`~autograder.grader.sandbox.forkserver`) inside the bubblewrap
+policy of :mod:`~autograder.grader.sandbox.policy` with the resource limits of
 :class:`~autograder.grader.sandbox.limits.Limits`, feeds it the student's cells and the harness
-requests (:mod:`~autograder.grader.sandbox.processes`), and reads the events it writes back
+requests, and reads the events it writes back
 through :class:`autograder.grader.sandbox.channel.Channel`, which holds them to the run's plan
 (anything out of turn is tampering: the process is ended and the report says what was seen).
 Every outcome is checked and reduced to the fields the verdicts read
@@ -12,10 +13,11 @@ Every outcome is checked and reduced to the fields the verdicts read
 ever unpickled or executed here.
 
 Limits inside: address space (``--memory``), CPU seconds, number of processes, open files, file
-size, no core dumps; a root grader drops to an unprivileged user id per concurrent run so the
-process limit applies. The memory of all of a run's processes together plus its ``/tmp`` is held
-to :attr:`Limits.budget_mb` by :class:`autograder.grader.sandbox.watchdog.MemoryWatchdog`. Each
-cell is interrupted after ``timeout`` seconds, the whole run is killed after
+size, no core dumps; a root grader drops to an unprivileged user id per concurrent run (per fork
+server) so the process limit applies. The memory of all of a run's processes together plus its
+``/tmp`` is held to :attr:`Limits.budget_mb` by
+:class:`autograder.grader.sandbox.watchdog.MemoryWatchdog`. Each cell is interrupted after
+``timeout`` seconds, the whole run is killed after
 :attr:`Limits.run_seconds`, and a run that ends early is repeated without what ended it
 (:mod:`~autograder.grader.sandbox.restarts`), all runs together within
 :attr:`Limits.total_seconds`.
@@ -198,17 +200,13 @@ class Sandbox:
         read_end, write_end = os.pipe()
         passed = [write_end]
         home = None
-        command = env = cwd = None
+        command = env = cwd = None  # forked: the fork server has its own
         try:
-            if self.forked:
-                pass  # the fork server has its command, environment and folder
-            elif self.isolate:
+            if self.isolate and not self.forked:
                 rules = self.seccomp_fd()
                 passed.append(rules)
                 command = self.bwrap_command(rules) + self._worker_command()
-                env = None
-                cwd = None
-            else:
+            elif not self.isolate:
                 home = tempfile.mkdtemp(prefix="autograder-student-")
                 command, env, cwd = self._worker_command(), environment(home), home
             job = self._job(cells, requests, skip, uid, write_end)
