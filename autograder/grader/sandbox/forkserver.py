@@ -79,12 +79,12 @@ class Child:
 
 
 class ForkServer:
-    """One sandbox running :mod:`autograder.zygote`; :meth:`fork` starts a run."""
+    """One sandbox running :mod:`autograder.harness.zygote`; :meth:`fork` starts a run."""
 
     def __init__(self, command: list[str], config: dict, env: dict[str, str], launcher: Executor):
         """Start ``command`` from ``launcher``'s thread, which must outlive the fork server
         (bubblewrap's ``--die-with-parent`` follows the thread that started it), and wait until
-        it has imported its modules; ``config`` as :mod:`autograder.zygote` reads it."""
+        it has imported its modules; ``config`` as :mod:`autograder.harness.zygote` reads it."""
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
         config = {**config, "socket_fd": theirs.fileno()}
