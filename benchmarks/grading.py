@@ -26,8 +26,11 @@ filled in or not. Each student therefore has an expected score per test cell.
     scheduler`` and two ``dask worker`` processes with one thread each, started on free
     localhost ports before the clock starts (skip with ``--no-dask``).
 (p) The per-phase breakdown of grading the all-correct student once
-    (:func:`phases.phase_breakdown`): sandbox start, interpreter start, imports, cells, harness
-    calls, verdicts, writes, and what is paid once per batch.
+    (:func:`phases.phase_breakdown`): run start-up, cells, harness calls, verdicts, writes, and
+    what is paid once per batch.
+(f) The same student's run in a fresh sandbox (bubblewrap, a new interpreter, its imports: the
+    grader before fork servers) and in a child forked from a fork server, side by side, as wall
+    time and as CPU time of every process involved (:func:`phases.fresh_and_forked`).
 
 Both wall times are of whole commands, interpreter start-up and gradebook writes included. The
 grader's cost per submission is its ``--jobs 1`` wall time divided by the number of students,
@@ -62,7 +65,7 @@ from types import ModuleType
 
 import nbclient
 import nbformat
-from phases import DASK_SECONDS_PER_TASK, phase_breakdown, projection
+from phases import DASK_SECONDS_PER_TASK, fresh_and_forked, phase_breakdown, projection
 
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.course.operations import (
@@ -209,13 +212,18 @@ def prepared_course(folder: Path, assignment: str, students: list[Student]) -> P
     return course
 
 
-def autograded_totals(scores: dict[str, dict[str, tuple]]) -> dict[str, dict[str, float]]:
-    """Per student, per autograded cell, the points in a gradebook (hand-graded cells left out)."""
+def autograded_totals(
+    scores: dict[str, dict[str, tuple]], assignment: str
+) -> dict[str, dict[str, float]]:
+    """Per student, per graded test cell, the points in a gradebook (the hand-graded cell and
+    the visible tests, worth nothing, which nbgrader records as 0 and the grader skips, are left
+    out)."""
+    graded = {cell for cells in test_cell_points(assignment).values() for cell in cells}
     return {
         student: {
             cell: float(auto)
             for cell, (auto, _) in cells.items()
-            if cell != MANUAL_CELL and auto is not None
+            if cell in graded and auto is not None
         }
         for student, cells in scores.items()
     }
@@ -226,7 +234,7 @@ def time_nbgrader(course: Path, assignment: str) -> tuple[float, dict[str, dict[
     start = time.perf_counter()
     nbgrader(course, "autograde", assignment)
     seconds = time.perf_counter() - start
-    return seconds, autograded_totals(gradebook_scores(course, assignment))
+    return seconds, autograded_totals(gradebook_scores(course, assignment), assignment)
 
 
 @dataclass
@@ -280,7 +288,7 @@ def time_grader(
             for column in ("max_score", "reason"):
                 row.pop(column)
             cells[student] = {cell: float(points) for cell, points in row.items()}
-    gradebook = autograded_totals(gradebook_scores(course, assignment))
+    gradebook = autograded_totals(gradebook_scores(course, assignment), assignment)
     return GraderRun(seconds, cells, totals, status, gradebook)
 
 
@@ -406,10 +414,11 @@ class Measured:
     runs: dict[str, GraderRun]
     nbclient_times: list[float]
     phases: dict[str, float]
+    forking: dict[str, dict[str, float]]  # (f): fresh sandbox against forked child
 
 
 def measure(args: argparse.Namespace) -> Measured:
-    """Build the class and time (a), (b), (d), (c) and (p) on it, each in a fresh course copy;
+    """Build the class and time (a), (b), (d), (c), (p) and (f) on it, each in a fresh course copy;
     ``NbgraderError`` when nbgrader itself fails."""
     count, repeats, assignment = args.count, args.repeats, args.assignment
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as scratch:
@@ -452,8 +461,14 @@ def measure(args: argparse.Namespace) -> Measured:
         print("(p) per-phase breakdown of one submission ...", file=sys.stderr)
         course_p = prepared_course(root / "course_p", assignment, [])
         phases = phase_breakdown(course_p, assignment, json.dumps(reference).encode(), repeats)
+        print("(f) fresh sandbox against forked child ...", file=sys.stderr)
+        reference_path = root / "reference.ipynb"
+        nbformat.write(reference, reference_path)
+        forking = fresh_and_forked(course_p, assignment, reference_path, 2 * repeats - 1)
 
-    return Measured(students, nbgrader_seconds, nbgrader_cells, runs, nbclient_times, phases)
+    return Measured(
+        students, nbgrader_seconds, nbgrader_cells, runs, nbclient_times, phases, forking
+    )
 
 
 def summary_numbers(args: argparse.Namespace, measured: Measured, disagreements, surprises) -> dict:
@@ -571,6 +586,24 @@ def print_phases_and_projection(measured: Measured, numbers: dict) -> None:
     print("| phase | seconds |\n|---|---:|")
     for phase, seconds in phases.items():
         print(f"| {phase} | {seconds:.3f} |")
+    forking = measured.forking
+    numbers["fresh_and_forked"] = forking
+    print("\n## A fresh sandbox per run against a child of a fork server (per run)\n")
+    print(
+        "| run | fresh: wall (s) | forked: wall (s) | fresh: CPU (s) | forked: CPU (s) | "
+        "CPU ratio |\n|---|---:|---:|---:|---:|---:|"
+    )
+    for workload in ("start-up only", "submission"):
+        fresh, forked = forking[f"fresh sandbox, {workload}"], forking[f"forked child, {workload}"]
+        print(
+            f"| {workload} | {fresh['wall']:.3f} | {forked['wall']:.3f} | {fresh['cpu']:.3f} | "
+            f"{forked['cpu']:.3f} | {fresh['cpu'] / forked['cpu']:.1f}x |"
+        )
+    print(
+        f"\nOnce per sandbox (CPU s): fresh {forking['fresh sandbox, submission']['once cpu']:.2f} "
+        f"(bubblewrap check), forked {forking['forked child, submission']['once cpu']:.2f} "
+        "(a fork server started, its imports done)."
+    )
     coordinator = phases["writes"]
     rows_p = projection(per_submission, coordinator)
     numbers["projection_100k"] = {str(w): {"seconds": t, "bound": b} for w, t, b in rows_p}

@@ -22,7 +22,7 @@ from autograder.checks import get_check
 from autograder.grader.assignment import load_spec, read_notebook, student_cells
 from autograder.grader.batch import course_sandbox
 from autograder.grader.gradebook import GradebookWriter, atomic_write
-from autograder.grader.sandbox import Limits
+from autograder.grader.sandbox import Limits, Sandbox
 from autograder.grader.student import grade_submission
 from autograder.grader.submissions import Submission
 from autograder.judge.grading import judge_group
@@ -47,19 +47,15 @@ def phase_breakdown(
     """Median seconds of each phase of grading the notebook ``data`` once, on one core.
 
     Phases per submission (subtracting nested measurements, so they add up to the whole):
-    ``sandbox start`` (bubblewrap running ``/bin/true``), ``interpreter start`` (``python -I``
-    doing nothing, less the sandbox), ``worker imports`` (NumPy and IPython as the worker needs
-    them, less the interpreter), ``worker start-up total`` (a full sandboxed run of no cells:
-    all of the above plus the job and channel), ``notebook cells`` (running the student's cells,
-    less that start-up; it includes the notebook's own imports, e.g. ``import torch``, reported
-    alone as ``of which the notebook's import torch``), ``harness calls`` (adding every test's
-    requests), ``verdicts`` (judging the outcomes here), ``writes`` (gradebook entry,
-    autograded notebook and the saved result). ``cpu: ...`` rows are the CPU seconds a sandboxed
-    interpreter spends starting, then also importing what the worker needs, then also importing
-    PyTorch (cumulative; robust where the wall-time rows are disturbed by other jobs). Once per
-    batch: ``once: load spec``,
-    ``once: sandbox set-up`` (harness copy and bubblewrap check), ``once: open gradebook``.
-    ``course`` must be a course copy with ``assignment`` generated (its gradebook is written).
+    ``run start-up`` (a run of no cells: a child forked from the fork server, its namespaces,
+    mounts, limits and filter, the worker's IPython shell, the job and the channel),
+    ``notebook cells`` (running the student's cells, less that start-up; the notebook's own
+    imports, e.g. ``import torch``, are already done by the fork server), ``harness calls``
+    (adding every test's requests), ``verdicts`` (judging the outcomes here), ``writes``
+    (gradebook entry, autograded notebook and the saved result). Once per batch: ``once: load
+    spec``, ``once: sandbox set-up`` (harness copy, and a fork server started and its imports
+    done), ``once: open gradebook``. ``course`` must be a course copy with ``assignment``
+    generated (its gradebook is written).
     """
     phases: dict[str, float] = {}
     phases["once: load spec"] = _median(lambda: load_spec(course, assignment), repeats)
@@ -68,54 +64,18 @@ def phase_breakdown(
     cells = student_cells(notebook, spec)
     requests, indices = spec.requests(notebook)
     limits = Limits()
-    phases["once: sandbox set-up"] = _median(
-        lambda: course_sandbox(limits, True, course).close(), repeats
-    )
-    with course_sandbox(limits, True, course) as sandbox:
-        python = [sys.executable, "-I", "-c"]
 
-        def sandboxed(command: list[str], **options) -> subprocess.CompletedProcess:
-            """Run ``command`` in this sandbox (bwrap reads a fresh seccomp pipe each time)."""
-            rules = sandbox.seccomp_fd()
-            try:
-                bwrap = sandbox.bwrap_command(rules)
-                return subprocess.run([*bwrap, *command], check=True, pass_fds=(rules,), **options)
-            finally:
-                os.close(rules)
+    def sandbox():
+        return course_sandbox(limits, True, course, spec.imports)
 
-        def run(*command: str) -> float:
-            return _median(lambda: sandboxed(list(command)), repeats)
-
-        def cpu(imports: str) -> float:
-            """CPU seconds the sandboxed interpreter itself spent (``os.times`` at its exit):
-            unlike wall time, hardly disturbed by other jobs on the machine."""
-            code = f"{imports}\nimport os\nt = os.times()\nprint(t.user + t.system)"
-            return statistics.median(
-                float(sandboxed([*python, code], capture_output=True, text=True).stdout)
-                for _ in range(repeats)
-            )
-
-        phases["cpu: interpreter start"] = cpu("")
-        phases["cpu: + worker imports (NumPy, IPython)"] = cpu(
-            "import numpy, IPython.core.interactiveshell"
-        )
-        phases["cpu: + the notebook's import torch"] = cpu(
-            "import numpy, IPython.core.interactiveshell, torch"
-        )
-        bare = run("/bin/true")
-        interpreter = run(*python, "pass")
-        imports = run(*python, "import numpy, IPython.core.interactiveshell")
-        torch = run(*python, "import numpy, IPython.core.interactiveshell, torch")
-        startup = _median(lambda: sandbox.execute([], []), repeats)
-        with_cells = _median(lambda: sandbox.execute(cells, []), repeats)
-        everything = _median(lambda: sandbox.execute(cells, requests), repeats)
-        report = sandbox.execute(cells, requests)
-    phases["sandbox start"] = bare
-    phases["interpreter start"] = interpreter - bare
-    phases["worker imports"] = imports - interpreter
-    phases["worker start-up total"] = startup
+    phases["once: sandbox set-up"] = _median(lambda: sandbox().close(), repeats)
+    with sandbox() as grading:
+        startup = _median(lambda: grading.execute([], []), repeats)
+        with_cells = _median(lambda: grading.execute(cells, []), repeats)
+        everything = _median(lambda: grading.execute(cells, requests), repeats)
+        report = grading.execute(cells, requests)
+    phases["run start-up"] = startup
     phases["notebook cells"] = with_cells - startup
-    phases["of which the notebook's import torch"] = torch - imports
     phases["harness calls"] = everything - with_cells
 
     def verdicts() -> None:
@@ -127,8 +87,8 @@ def phase_breakdown(
     start = time.perf_counter()
     writer = GradebookWriter(course, spec)
     phases["once: open gradebook"] = time.perf_counter() - start
-    with writer, course_sandbox(limits, True, course) as sandbox:
-        result = grade_submission(spec, Submission("phase", "phase"), sandbox, data)
+    with writer, sandbox() as grading:
+        result = grade_submission(spec, Submission("phase", "phase"), grading, data)
         counter = iter(range(10**6))
 
         def write() -> None:
@@ -139,6 +99,82 @@ def phase_breakdown(
 
         phases["writes"] = _median(write, repeats)
     return phases
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def fresh_and_forked(
+    course: Path, assignment: str, notebook: Path, runs: int = 5
+) -> dict[str, dict[str, float]]:
+    """Per-run cost of a fresh sandbox (``Sandbox(fork_server=False)``: bubblewrap, a new
+    interpreter, its imports) and of a child forked from a fork server that imported what the
+    assignment needs once (the default :class:`~autograder.grader.sandbox.Sandbox`), side by side.
+
+    For each kind and each workload (``start-up only``: no cells; ``submission``: grading the
+    submission ``notebook`` of ``assignment``), ``wall`` is the median wall time of ``runs``
+    runs, and ``cpu`` the CPU seconds per run of the grader and of every process it started
+    (sandboxes, fork servers, children): each measurement runs in a process of its own that
+    adopts every orphan (``PR_SET_CHILD_SUBREAPER``) and waits for all of them, so nothing a
+    sandbox started escapes the count; the difference between ``runs`` runs and none, divided
+    by ``runs``, leaves out what is paid once per sandbox (reported as ``once cpu``: the
+    bubblewrap check, or a fork server's start and imports).
+    """
+    found: dict[str, dict[str, float]] = {}
+    for kind in ("fresh sandbox", "forked child"):
+        once = _measure(course, assignment, notebook, kind, "start-up only", 0)["cpu"]
+        for workload in ("start-up only", "submission"):
+            measured = _measure(course, assignment, notebook, kind, workload, runs)
+            found[f"{kind}, {workload}"] = {
+                "wall": statistics.median(measured["walls"]),
+                "cpu": (measured["cpu"] - once) / runs,
+                "once cpu": once,
+            }
+    return found
+
+
+def _measure(course, assignment, notebook, kind: str, workload: str, runs: int) -> dict:
+    command = [sys.executable, __file__, str(course), assignment, str(notebook), kind, workload]
+    done = subprocess.run(
+        [*command, str(runs)], capture_output=True, text=True, check=False, timeout=3600
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind}, {workload}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout)
+
+
+def _measure_here(course, assignment, notebook, kind: str, workload: str, runs: int) -> dict:
+    """One measurement of :func:`fresh_and_forked`, in this (fresh) process."""
+    import ctypes
+    import resource
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    spec = load_spec(course, assignment)
+    parsed = read_notebook(Path(notebook).read_bytes())
+    cells = student_cells(parsed, spec)
+    requests, _ = spec.requests(parsed)
+    limits = Limits()
+    if kind == "fresh sandbox":
+        sandbox = Sandbox(limits, fork_server=False)
+    else:
+        sandbox = Sandbox(limits, preload=spec.imports)
+    if workload == "start-up only":
+        cells, requests = [], []
+    walls = []
+    with sandbox:
+        for _ in range(runs):
+            start = time.perf_counter()
+            report = sandbox.execute(cells, requests)
+            walls.append(time.perf_counter() - start)
+            if report.grader_failure or report.problems:
+                raise RuntimeError(report.grader_failure or report.problems)
+    while True:  # adopted orphans too, so that their CPU time is counted
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return {"walls": walls, "cpu": sum(u.ru_utime + u.ru_stime for u in usage)}
 
 
 def projection(
@@ -165,3 +201,8 @@ def projection(
         bound = max(limits, key=limits.get)
         rows.append((count, limits[bound], bound))
     return rows
+
+
+if __name__ == "__main__":  # one measurement of fresh_and_forked
+    course, assignment, notebook, kind, workload, runs = sys.argv[1:]
+    print(json.dumps(_measure_here(Path(course), assignment, notebook, kind, workload, int(runs))))

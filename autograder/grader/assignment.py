@@ -10,6 +10,7 @@ those calls (without running them) and checks them against :mod:`autograder.chec
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import json
 import re
@@ -76,12 +77,17 @@ class ManualCell:
 
 @dataclass(frozen=True)
 class AssignmentSpec:
-    """The graded cells of one assignment and a fingerprint of everything that decides grades."""
+    """The graded cells of one assignment and a fingerprint of everything that decides grades.
+
+    ``imports`` names the modules the source notebook's code and the assignment's drivers import
+    (:func:`imported_modules`): what the sandbox's fork servers import once for every student.
+    """
 
     assignment: str
     test_cells: tuple[TestCell, ...]
     manual_cells: tuple[ManualCell, ...]
     fingerprint: str
+    imports: tuple[str, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -199,7 +205,43 @@ def load_spec(course_root: Path, assignment: str) -> AssignmentSpec:
         tests.append(TestCell(grade_id, points, name, variable, group_name))
     if not tests:
         raise SpecError(f"{path} has no autograded test cells")
-    return AssignmentSpec(assignment, tuple(tests), tuple(manual), fingerprint(data))
+    spec = AssignmentSpec(assignment, tuple(tests), tuple(manual), fingerprint(data))
+    sources = [source for _, source in student_cells(notebook, spec)]
+    harnesses = [request.harness for request in spec.requests()[0]]
+    return dataclasses.replace(spec, imports=imported_modules(sources, harnesses))
+
+
+def imported_modules(sources: list[str], harnesses: list[str] = ()) -> tuple[str, ...]:
+    """The modules that the code ``sources`` imports (``import a.b`` and ``from a.b import c``
+    give ``a.b``; relative imports and the ``autograder`` stub are left out) and those of the
+    harness modules named in ``harnesses`` (``autograder.harness.<module>:<function>``, e.g. an
+    assignment's driver), in order of first appearance. A source that is not Python (a cell
+    magic) is read line by line, keeping the lines that parse."""
+    found: dict[str, None] = {}
+    for source in sources:
+        try:
+            trees = [ast.parse(source)]
+        except SyntaxError:
+            trees = []
+            for line in source.splitlines():
+                try:
+                    trees.append(ast.parse(line.strip()))
+                except SyntaxError:
+                    continue
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    found.update(dict.fromkeys(alias.name for alias in node.names))
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    found[node.module] = None
+    for harness in harnesses:
+        found[harness.partition(":")[0]] = None
+    harness_modules = "autograder.harness."
+    return tuple(
+        name
+        for name in found
+        if name.split(".")[0] != "autograder" or name.startswith(harness_modules)
+    )
 
 
 def fingerprint(source_notebook: bytes) -> str:

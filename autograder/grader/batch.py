@@ -172,10 +172,8 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
 
     results: dict[str, StudentResult] = {}
     reused = 0
-    with (
-        course_sandbox(options.limits, options.isolate, options.course_root) as sandbox,
-        GradebookWriter(options.course_root, spec) as writer,
-    ):
+    sandbox = course_sandbox(options.limits, options.isolate, options.course_root, spec.imports)
+    with sandbox, GradebookWriter(options.course_root, spec) as writer:
         progress = progress_bar(len(found), options.progress)
         pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
         pending = {pool.submit(run, submission, sandbox) for submission in found}
@@ -241,9 +239,14 @@ def parsed(data: bytes | None) -> dict | None:
         return None
 
 
-def course_sandbox(limits: Limits, isolate: bool, course_root: Path) -> Sandbox:
-    """A sandbox that hides the repository (solutions, checks) and the course root."""
-    return Sandbox(limits, isolate=isolate, hidden=(REPOSITORY, Path(course_root).resolve()))
+def course_sandbox(
+    limits: Limits, isolate: bool, course_root: Path, preload: tuple[str, ...] = ()
+) -> Sandbox:
+    """A sandbox that hides the repository (solutions, checks) and the course root, whose fork
+    servers import ``preload`` (an assignment's
+    :attr:`~autograder.grader.assignment.AssignmentSpec.imports`) once."""
+    hidden = (REPOSITORY, Path(course_root).resolve())
+    return Sandbox(limits, isolate=isolate, hidden=hidden, preload=preload)
 
 
 def progress_bar(total: int, enabled: bool):

@@ -191,7 +191,7 @@ def _check(args: argparse.Namespace, limits: Limits) -> int:
         raise FileNotFoundError(f"no notebook {args.notebook}")
     spec = load_spec(args.course_root, args.assignment)
     submission = Submission(args.notebook.stem, str(args.notebook), path=args.notebook)
-    with course_sandbox(limits, not args.no_sandbox, args.course_root) as sandbox:
+    with course_sandbox(limits, not args.no_sandbox, args.course_root, spec.imports) as sandbox:
         result = grade_one(spec, submission, sandbox)
     print(terminal_report(spec, result))
     return 0

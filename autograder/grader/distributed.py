@@ -96,21 +96,23 @@ def grader_version() -> str:
 
 # --------------------------------------------------------------------------- the worker side
 
-_sandboxes: dict[tuple[Limits, bool], Sandbox] = {}
+_sandboxes: dict[tuple[Limits, bool, tuple[str, ...]], Sandbox] = {}
 _sandbox_lock = threading.Lock()
 
 
-def _worker_sandbox(limits: Limits, isolate: bool) -> Sandbox:
-    """This worker process's sandbox for ``limits`` (made once; removed when the process exits).
+def _worker_sandbox(limits: Limits, isolate: bool, preload: tuple[str, ...]) -> Sandbox:
+    """This worker process's sandbox for ``limits`` whose fork servers import ``preload`` (made
+    once; removed when the process exits).
 
     Raises :class:`SandboxUnavailable` when ``isolate`` and bubblewrap cannot be used here.
     """
+    key = (limits, isolate, preload)
     with _sandbox_lock:
-        sandbox = _sandboxes.get((limits, isolate))
+        sandbox = _sandboxes.get(key)
         if sandbox is None:
-            sandbox = course_sandbox(limits, isolate, REPOSITORY)
+            sandbox = course_sandbox(limits, isolate, REPOSITORY, preload)
             atexit.register(sandbox.close)
-            _sandboxes[(limits, isolate)] = sandbox
+            _sandboxes[key] = sandbox
         return sandbox
 
 
@@ -139,7 +141,7 @@ def grade_task(task: Task) -> dict[str, Any]:
     if task.data is None:  # nothing to run: the reading error becomes the reason
         sandbox = None
     else:
-        sandbox = _worker_sandbox(task.limits, task.isolate)
+        sandbox = _worker_sandbox(task.limits, task.isolate, task.spec.imports)
     try:
         result = grade_one(task.spec, submission, sandbox, task.data)
     except Exception as error:  # grade_one's own boundary failed (e.g. no memory left)

@@ -89,11 +89,20 @@ class BwrapPolicy:
     harness_root: Path
     hidden: tuple[Path, ...] = ()
 
-    def command(self, seccomp_fd: int) -> list[str]:
+    def command(self, seccomp_fd: int | None) -> list[str]:
         """The ``bwrap`` command line (up to and including ``--``) whose seccomp program bwrap
-        reads from descriptor ``seccomp_fd`` (see :func:`seccomp_pipe`)."""
+        reads from descriptor ``seccomp_fd`` (see :func:`seccomp_pipe`).
+
+        ``None``: a fork server's sandbox (:mod:`autograder.harness.zygote`), which must create
+        namespaces for its children, so it has no seccomp filter (each child loads it itself),
+        and which binds the host's ``/proc`` instead of mounting a masked one, so that each
+        child may mount a ``proc`` of its own (the kernel refuses that where an existing
+        ``proc`` is partly covered, as bubblewrap covers ``/proc/sys``). Only trusted code runs
+        there before each child covers ``/proc``.
+        """
         command = [self.bwrap, "--die-with-parent", "--new-session", "--unshare-ipc"]
-        command += ["--seccomp", str(seccomp_fd)]
+        if seccomp_fd is not None:
+            command += ["--seccomp", str(seccomp_fd)]
         command += ["--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
         if os.getuid() != 0:
             command.append("--unshare-user")
@@ -106,7 +115,8 @@ class BwrapPolicy:
             elif path.is_dir():
                 command += ["--ro-bind", name, name]
                 mounted.append(path)
-        command += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]  # no tmpfs there
+        proc = ["--proc", "/proc"] if seccomp_fd is not None else ["--bind", "/proc", "/proc"]
+        command += [*proc, "--dev", "/dev", "--remount-ro", "/dev"]  # no tmpfs there
         # The private /tmp comes before the Python installation, which may itself be under /tmp.
         command += ["--perms", "1777", "--size", str(self.tmp_mb * 2**20), "--tmpfs", "/tmp"]
         for root in python_roots():
@@ -119,7 +129,7 @@ class BwrapPolicy:
         command += ["--ro-bind", str(self.harness_root), "/grader"]
         for path in self.hidden:
             if any(path.is_relative_to(m) for m in mounted):
-                command += ["--tmpfs", str(path)]
+                command += ["--tmpfs", str(path), "--remount-ro", str(path)]
         command += ["--chdir", "/tmp", "--clearenv"]
         for key, value in environment("/tmp").items():
             command += ["--setenv", key, value]
@@ -150,11 +160,16 @@ def check_bwrap(policy: BwrapPolicy, program: bytes) -> None:
     finally:
         os.close(rules)
     if done.returncode != 0:
-        raise SandboxUnavailable(
-            "bubblewrap is installed but could not start a sandbox here "
-            f"(exit status {done.returncode}: {(done.stderr or done.stdout).strip()[:500]}). "
-            "It needs user or mount namespaces: run the grader as root, or allow "
-            "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on "
-            "Ubuntu 24.04 the AppArmor profile for bwrap). Or pass --no-sandbox, with the "
-            "risks it brings."
-        )
+        detail = f"exit status {done.returncode}: {(done.stderr or done.stdout).strip()[:500]}"
+        raise SandboxUnavailable(cannot_start(detail))
+
+
+def cannot_start(detail: str) -> str:
+    """What to do when bubblewrap is installed but a sandbox did not start (``detail``: why)."""
+    return (
+        f"bubblewrap is installed but could not start a sandbox here ({detail}). "
+        "It needs user or mount namespaces: run the grader as root, or allow "
+        "unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; on "
+        "Ubuntu 24.04 the AppArmor profile for bwrap). Or pass --no-sandbox, with the "
+        "risks it brings."
+    )

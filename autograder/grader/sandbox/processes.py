@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from autograder.grader.sandbox.channel import Channel
@@ -76,8 +77,12 @@ class Processes:
         tmp_size = self.limits.tmp_mb * 2**20 if self.private_tmp else 0
         self.watchdog.watch(process.pid, budget, over_budget, tmp_size=tmp_size)
         readers = [
-            threading.Thread(target=self._drain, args=(process.stdout, attempt), daemon=True),
-            threading.Thread(target=self._collect, args=(read_end, attempt, process), daemon=True),
+            threading.Thread(
+                target=drain, args=(process.stdout, attempt, self.limits), daemon=True
+            ),
+            threading.Thread(
+                target=collect, args=(read_end, attempt, lambda: self.kill(process)), daemon=True
+            ),
         ]
         for reader in readers:
             reader.start()
@@ -132,20 +137,22 @@ class Processes:
         except ProcessLookupError:
             pass
 
-    def _drain(self, stream, attempt: Attempt) -> None:
-        """Keep the first ``output_kb`` KiB the process writes to its stdout/stderr."""
-        kept = bytearray()
-        limit = self.limits.output_kb * 1024
-        while chunk := stream.read1(65536):
-            if len(kept) < limit:
-                kept += chunk[: limit - len(kept)]
-        attempt.output = kept.decode("utf-8", "replace")
 
-    def _collect(self, read_end: int, attempt: Attempt, process: subprocess.Popen) -> None:
-        """Feed the channel to the attempt's :class:`Channel`; end the process at the first
-        violation (and keep reading, without decoding, until the channel closes)."""
-        ended = False
-        while chunk := os.read(read_end, 1 << 20):
-            if not attempt.channel.feed(chunk) and not ended:
-                ended = True
-                self.kill(process)
+def drain(stream, attempt: Attempt, limits: Limits) -> None:
+    """Keep the first ``output_kb`` KiB a run writes to its stdout/stderr in ``attempt``."""
+    kept = bytearray()
+    limit = limits.output_kb * 1024
+    while chunk := stream.read1(65536):
+        if len(kept) < limit:
+            kept += chunk[: limit - len(kept)]
+    attempt.output = kept.decode("utf-8", "replace")
+
+
+def collect(read_end: int, attempt: Attempt, kill: Callable[[], None]) -> None:
+    """Feed the channel to the attempt's :class:`Channel`; ``kill()`` the run at the first
+    violation (and keep reading, without decoding, until the channel closes)."""
+    ended = False
+    while chunk := os.read(read_end, 1 << 20):
+        if not attempt.channel.feed(chunk) and not ended:
+            ended = True
+            kill()

@@ -1,10 +1,11 @@
 """Run a student's notebook code in a limited, isolated process and bring back plain outcomes.
 
 This is the trusted half of grading one submission. :class:`Sandbox` copies the harness folder
-(and nothing else of the repository) to a private folder, starts :mod:`autograder.harness.worker`
-under the bubblewrap policy of :mod:`~autograder.grader.sandbox.policy` with the resource limits of
+(and nothing else of the repository) to a private folder, runs :mod:`autograder.harness.worker`
+in a child of a fork server (:mod:`~autograder.grader.sandbox.forkserver`) inside the bubblewrap
+policy of :mod:`~autograder.grader.sandbox.policy` with the resource limits of
 :class:`~autograder.grader.sandbox.limits.Limits`, feeds it the student's cells and the harness
-requests (:mod:`~autograder.grader.sandbox.processes`), and reads the events it writes back
+requests, and reads the events it writes back
 through :class:`autograder.grader.sandbox.channel.Channel`, which holds them to the run's plan
 (anything out of turn is tampering: the process is ended and the report says what was seen).
 Every outcome is checked and reduced to the fields the verdicts read
@@ -12,10 +13,11 @@ Every outcome is checked and reduced to the fields the verdicts read
 ever unpickled or executed here.
 
 Limits inside: address space (``--memory``), CPU seconds, number of processes, open files, file
-size, no core dumps; a root grader drops to an unprivileged user id per concurrent run so the
-process limit applies. The memory of all of a run's processes together plus its ``/tmp`` is held
-to :attr:`Limits.budget_mb` by :class:`autograder.grader.sandbox.watchdog.MemoryWatchdog`. Each
-cell is interrupted after ``timeout`` seconds, the whole run is killed after
+size, no core dumps; a root grader drops to an unprivileged user id per concurrent run (per fork
+server) so the process limit applies. The memory of all of a run's processes together plus its
+``/tmp`` is held to :attr:`Limits.budget_mb` by
+:class:`autograder.grader.sandbox.watchdog.MemoryWatchdog`. Each cell is interrupted after
+``timeout`` seconds, the whole run is killed after
 :attr:`Limits.run_seconds`, and a run that ends early is repeated without what ended it
 (:mod:`~autograder.grader.sandbox.restarts`), all runs together within
 :attr:`Limits.total_seconds`.
@@ -33,13 +35,16 @@ from pathlib import Path
 
 from autograder.grader.sandbox import restarts
 from autograder.grader.sandbox.channel import Channel, ChannelLimits
+from autograder.grader.sandbox.forkserver import ForkServerError, ForkServers
 from autograder.grader.sandbox.limits import Limits
 from autograder.grader.sandbox.policy import (
     BwrapPolicy,
     SandboxUnavailable,
+    cannot_start,
     check_bwrap,
     environment,
     isolation_tools,
+    python_roots,
     seccomp_pipe,
 )
 from autograder.grader.sandbox.processes import Attempt, Processes
@@ -49,6 +54,7 @@ from autograder.harness import wire
 __all__ = ["Limits", "Request", "RunReport", "Sandbox", "SandboxUnavailable"]
 
 HARNESS = Path(__file__).resolve().parents[2] / "harness"  # copied whole into the sandbox
+ZYGOTE = "autograder/harness/zygote.py"  # the fork server, in the copy
 FIRST_UID = 61000
 STUB_PACKAGE = '''"""The autograder as seen from inside the grading sandbox.
 
@@ -68,11 +74,15 @@ def grade_function(assignment, name, obj):
 class Sandbox:
     """Runs submissions' code; use as a context manager (the harness copy is removed on exit).
 
-    ``isolate=False`` runs the worker as a plain subprocess with the same limits and a cleaned
-    environment but full view of the file system (``--no-sandbox``). ``hidden`` lists folders
-    that must not be visible inside (the repository and the course root). Raises
-    :class:`SandboxUnavailable` saying what to install or change when bubblewrap or the seccomp
-    filter cannot be used.
+    Isolated, each run is a child of a fork server (:mod:`~autograder.grader.sandbox.forkserver`)
+    that imported ``preload`` (module names: what the assignment's notebook and drivers import)
+    once, in namespaces, mounts, limits and filter of its own; ``fork_server=False`` starts a
+    fresh bubblewrap sandbox and interpreter for every run instead (slower; kept as the
+    baseline of ``benchmarks/phases.py``). ``isolate=False`` runs the worker as a plain
+    subprocess with the same limits and a cleaned environment but full view of the file system
+    (``--no-sandbox``). ``hidden`` lists folders that must not be visible inside (the
+    repository and the course root). Raises :class:`SandboxUnavailable` saying what to install
+    or change when bubblewrap or the seccomp filter cannot be used.
     """
 
     def __init__(
@@ -82,10 +92,13 @@ class Sandbox:
         isolate: bool = True,
         hidden: tuple[Path, ...] = (),
         channel_limits: ChannelLimits | None = None,
+        preload: tuple[str, ...] = (),
+        fork_server: bool = True,
     ):
         self.limits = limits
         self.channel_limits = channel_limits or ChannelLimits()
         self.isolate = isolate
+        self.forked = isolate and fork_server
         self.hidden = tuple(Path(p).resolve() for p in hidden)
         bwrap, self._seccomp = isolation_tools() if isolate else (None, b"")
         self.root = Path(tempfile.mkdtemp(prefix="autograder-harness-"))
@@ -94,13 +107,42 @@ class Sandbox:
         self._uids: queue.SimpleQueue[int] = queue.SimpleQueue()
         for uid in range(FIRST_UID, FIRST_UID + 256):
             self._uids.put(uid)
-        self.processes = Processes(limits, private_tmp=isolate)
+        if self.forked:
+            self.processes = ForkServers(
+                limits, self._fork_server_command(), self._fork_server_config(preload), self._uids
+            )
+        else:
+            self.processes = Processes(limits, private_tmp=isolate)
         if isolate:
             try:
-                check_bwrap(self.policy, self._seccomp)
+                self._check()
             except BaseException:
                 self.close()
                 raise
+
+    def _fork_server_command(self) -> list[str]:
+        return [*self.policy.command(None), sys.executable, "-I", f"/grader/{ZYGOTE}"]
+
+    def _fork_server_config(self, preload: tuple[str, ...]) -> dict:
+        """What every fork server reads (see :mod:`autograder.harness.zygote`)."""
+        return {
+            "limits": self.limits.rlimits(),
+            "tmp_bytes": self.limits.tmp_mb * 2**20,
+            "under_tmp": [str(p) for p in python_roots() if p.is_relative_to("/tmp")],
+            "seccomp": self._seccomp.hex(),
+            "preload": list(preload),
+        }
+
+    def _check(self) -> None:
+        """Start one sandbox (a fork server, kept for the first run, or a fresh one importing
+        NumPy); :class:`SandboxUnavailable` saying what to change when it cannot start."""
+        if not self.forked:
+            check_bwrap(self.policy, self._seccomp)
+            return
+        try:
+            self.processes.start()
+        except ForkServerError as error:
+            raise SandboxUnavailable(cannot_start(str(error))) from None
 
     def __enter__(self) -> Sandbox:
         return self
@@ -154,18 +196,17 @@ class Sandbox:
     def _run_once(self, cells, requests: list[Request], skip: set[int], seconds: float) -> Attempt:
         plan = wire.run_order([number for number, _ in cells], [r.position for r in requests], skip)
         attempt = Attempt(Channel(plan, self.channel_limits), seconds=seconds)
-        uid = self._uids.get()
+        uid = None if self.forked else self._uids.get()  # a fork server holds its own
         read_end, write_end = os.pipe()
         passed = [write_end]
         home = None
+        command = env = cwd = None  # forked: the fork server has its own
         try:
-            if self.isolate:
+            if self.isolate and not self.forked:
                 rules = self.seccomp_fd()
                 passed.append(rules)
                 command = self.bwrap_command(rules) + self._worker_command()
-                env = None
-                cwd = None
-            else:
+            elif not self.isolate:
                 home = tempfile.mkdtemp(prefix="autograder-student-")
                 command, env, cwd = self._worker_command(), environment(home), home
             job = self._job(cells, requests, skip, uid, write_end)
@@ -173,12 +214,13 @@ class Sandbox:
             return attempt
         finally:
             os.close(read_end)
-            self._uids.put(uid)
+            if uid is not None:
+                self._uids.put(uid)
             if home:
                 shutil.rmtree(home, ignore_errors=True)
 
     def _job(
-        self, cells, requests: list[Request], skip: set[int], uid: int, channel_fd: int
+        self, cells, requests: list[Request], skip: set[int], uid: int | None, channel_fd: int
     ) -> dict:
         """What the worker reads on its stdin (see :mod:`autograder.harness.worker`)."""
         return {
@@ -197,6 +239,6 @@ class Sandbox:
             "skip_requests": sorted(skip),
             "cell_timeout": self.limits.timeout,
             "limits": self.limits.rlimits(),
-            "uid": uid if self.isolate else None,
+            "uid": uid if self.isolate else None,  # None: the user id is already the run's
             "channel_fd": channel_fd,
         }
