@@ -51,6 +51,20 @@ class CellResult:
     def score(self) -> float:
         return self.result.score
 
+    def to_json(self) -> dict[str, Any]:
+        """The cell as one flat record (the saved results' format): grade_id, name, group,
+        description, points, passed, feedback."""
+        return {"grade_id": self.grade_id, "name": self.name, "group": self.group} | {
+            key: value for key, value in asdict(self.result).items() if key != "name"
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CellResult:
+        """The inverse of :meth:`to_json`."""
+        data = dict(data)
+        grade_id, name, group = data.pop("grade_id"), data.pop("name"), data.pop("group")
+        return cls(grade_id, name, GroupResult(name=group, **data))
+
 
 @dataclass
 class StudentResult:
@@ -87,6 +101,7 @@ class StudentResult:
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["cells"] = [cell.to_json() for cell in self.cells]
         data["cell_errors"] = {str(k): v for k, v in self.cell_errors.items()}
         data["cell_labels"] = {str(k): v for k, v in self.cell_labels.items()}
         return data
@@ -94,10 +109,7 @@ class StudentResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StudentResult:
         data = dict(data)
-        data["cells"] = [
-            CellResult(cell["grade_id"], cell["name"], GroupResult(**cell["result"]))
-            for cell in data["cells"]
-        ]
+        data["cells"] = [CellResult.from_json(cell) for cell in data["cells"]]
         data["cell_errors"] = {int(k): v for k, v in data["cell_errors"].items()}
         data["cell_labels"] = {int(k): v for k, v in data.get("cell_labels", {}).items()}
         return cls(**data)
