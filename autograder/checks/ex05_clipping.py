@@ -209,16 +209,10 @@ def norm_case(
     def verdict(case: Case, outcome: Outcome) -> str | None:
         if _raised_floating_point_error(outcome):
             return _overflowed_norm(outcome, f"the true norm, {exact(norm)}, is finite")
-        problem = compare.returned(outcome)
+        what = "a pair (clipped arrays, norm before clipping)"
+        value, problem = compare.returned_items(outcome, what, 2)
         if problem:
             return problem
-        value = outcome["value"]
-        if not isinstance(value, list) or len(value) != 2:
-            return Problem(
-                f"returned {shorten(value)} where a pair (clipped arrays, norm before "
-                "clipping) was expected",
-                WRONG_TYPE,
-            )
         got_norm = value[1]
         if isinstance(got_norm, bool) or not isinstance(got_norm, int | float | np.ndarray):
             return Problem(f"returned the norm as {shorten(got_norm)}, not a number", WRONG_TYPE)

@@ -41,7 +41,6 @@ from autograder.judge.compare import (
     NO_RAISE,
     WRONG,
     WRONG_EXCEPTION,
-    WRONG_TYPE,
     Problem,
     unit_roundoff,
 )
@@ -66,22 +65,27 @@ def _mean_tolerance(n: int, values: np.ndarray, dtype: Any) -> float:
     return 2 * n * unit_roundoff(dtype) * biggest
 
 
-def _pair(outcome: Outcome, what: str) -> tuple[list | None, str | None]:
-    problem = compare.returned(outcome)
-    if problem:
-        return None, problem
-    value = outcome["value"]
-    if not isinstance(value, list) or len(value) != 2:
-        shown = shorten(value)
-        return None, Problem(f"returned {shown} where a pair {what} was expected", WRONG_TYPE)
-    return value, None
-
-
 def _float_part(value: Any, dtype: Any, shape: tuple[int, ...], what: str):
     """One part of a returned pair as a floating array of ``dtype`` and ``shape``."""
     outcome = {"status": "returned", "value": value, "type": type(value).__name__}
     array, problem = compare.float_array(outcome, dtype=dtype, shape=shape)
     return array, compare.within(what, problem)
+
+
+def _float_parts(outcome: Outcome, what: str, *parts: tuple[Any, tuple[int, ...], str]):
+    """The items of a returned tuple (``what``: "a pair (w, b)") as floating arrays, one
+    ``(dtype, shape, name)`` per item: ``(arrays, None)``, or ``(None, problem)`` at the first
+    item that is not one."""
+    value, problem = compare.returned_items(outcome, what, len(parts))
+    if problem:
+        return None, problem
+    arrays = []
+    for item, (dtype, shape, name) in zip(value, parts, strict=True):
+        array, problem = _float_part(item, dtype, shape, name)
+        if problem:
+            return None, problem
+        arrays.append(array)
+    return arrays, None
 
 
 # ----------------------------------------------------------------------------- fit_standardiser
@@ -99,15 +103,11 @@ def fit_case(X: np.ndarray) -> Case:
     d = X.shape[1]
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        value, problem = _pair(outcome, "(mean, scale)")
+        parts = (X.dtype, (d,), "mean"), (X.dtype, (d,), "scale")
+        arrays, problem = _float_parts(outcome, "a pair (mean, scale)", *parts)
         if problem:
             return problem
-        got_mean, problem = _float_part(value[0], X.dtype, (d,), "mean")
-        if problem:
-            return problem
-        got_scale, problem = _float_part(value[1], X.dtype, (d,), "scale")
-        if problem:
-            return problem
+        got_mean, got_scale = arrays
         problem = compare.close(
             got_mean, mean, dtype=X.dtype, atol=atol_mean, tolerance_note="2·n·u·max|xᵢ|"
         )
@@ -253,14 +253,9 @@ def welford_case(batches: list[np.ndarray]) -> Case:
     atol_var = 2 * std * _std_tolerance(n, mean, std, np.float64) if n else 0.0
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        problem = compare.returned(outcome)
+        value, problem = compare.returned_items(outcome, "a triple (n, mean, var)", 3)
         if problem:
             return problem
-        value = outcome["value"]
-        if not isinstance(value, list) or len(value) != 3:
-            return Problem(
-                f"returned {shorten(value)} where a triple (n, mean, var) was expected", WRONG_TYPE
-            )
         got_n = value[0]
         if isinstance(got_n, np.ndarray) and got_n.ndim == 0 and got_n.dtype.kind in "iu":
             got_n = int(got_n)
@@ -331,15 +326,11 @@ def gd_case(X: np.ndarray, y: np.ndarray) -> Case:
     note = f"{GD_TOL:g}·(‖w‖ + σ_y) in standardised units"
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        value, problem = _pair(outcome, "(w, b)")
+        parts = (np.float64, (d,), "w"), (np.float64, (), "b")
+        arrays, problem = _float_parts(outcome, "a pair (w, b)", *parts)
         if problem:
             return problem
-        w, problem = _float_part(value[0], np.float64, (d,), "w")
-        if problem:
-            return problem
-        b, problem = _float_part(value[1], np.float64, (), "b")
-        if problem:
-            return problem
+        w, b = arrays
         problem = compare.close(w, w_star, atol=atol_w, tolerance_note=note)
         if problem:
             return compare.within("w (weights in the original units)", problem)

@@ -10,6 +10,7 @@ result twice leaves the gradebook unchanged, and a grade an instructor entered b
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -23,12 +24,13 @@ from autograder.grader.files import atomic_write
 from autograder.grader.inert import inert_markdown, plain_text
 from autograder.grader.results import ERROR, StudentResult
 from autograder.grader.submissions import read_regular
+from autograder.judge.grading import GroupResult
 
 # nbgrader writes a 32-character secret beside each submission; more is not a secret of its.
 MAX_SECRET_BYTES = 1024
 
 
-class GradebookWriter:
+class GradebookWriter(contextlib.AbstractContextManager):
     """Writes results for one assignment into a course root's gradebook; a context manager.
 
     If the assignment is not in the gradebook yet, ``nbgrader generate_assignment`` is run once
@@ -52,9 +54,6 @@ class GradebookWriter:
             self.gradebook.close()
             nbgrader(self.course_root, "generate_assignment", self.assignment, "--force")
             self.gradebook = Gradebook(f"sqlite:///{self.course_root / 'gradebook.db'}")
-
-    def __enter__(self) -> GradebookWriter:
-        return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
@@ -97,7 +96,7 @@ class GradebookWriter:
             grade = gradebook.find_grade(
                 cell.grade_id, self.assignment, self.assignment, result.student_id
             )
-            grade.auto_score = cell.score
+            grade.auto_score = cell.result.score
             grade.needs_manual_grade = grade.manual_score is not None
         for manual in result.manual:
             grade = gradebook.find_grade(
@@ -115,7 +114,7 @@ class GradebookWriter:
         cells keep their text but lose their outputs, attachments and any nbgrader metadata
         the source notebook does not give the same grade id; markdown and raw cells are made
         inert (:func:`autograder.grader.inert.inert_markdown`)."""
-        graded = {cell.grade_id: cell for cell in result.cells}
+        graded = {cell.grade_id: cell.result for cell in result.cells}
         source_cells = {grade_id(cell): cell for cell in self.source_cells if grade_id(cell)}
         cells, seen, given = [], set(), set()
         given_ids = {source_cells[i].get("id") for i in graded if i in source_cells}
@@ -131,9 +130,9 @@ class GradebookWriter:
                 given.add(identifier)
                 error = result.cell_errors.get(number)
                 cells.append(_student_cell(cell, nbgrader_metadata(trusted), error, given_ids))
-        for identifier, cell in graded.items():
+        for identifier, judged in graded.items():
             if identifier not in seen and identifier in source_cells:
-                cells.append(_test_cell(source_cells[identifier], cell))
+                cells.append(_test_cell(source_cells[identifier], judged))
         autograded = {
             "cells": cells,
             "metadata": copy.deepcopy(self.source.get("metadata", {})),
@@ -157,7 +156,7 @@ class GradebookWriter:
 CELL_TYPES = ("code", "markdown", "raw")
 
 
-def _test_cell(source_cell: dict, graded) -> dict:
+def _test_cell(source_cell: dict, graded: GroupResult) -> dict:
     cell = copy.deepcopy(source_cell)
     cell["execution_count"] = None
     if graded.passed:

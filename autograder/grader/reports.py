@@ -35,7 +35,7 @@ def grades_csv(spec: AssignmentSpec, results: list[StudentResult]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*CSV_COLUMNS, *(cell.grade_id for cell in spec.test_cells)])
     for result in sorted(results, key=lambda r: r.student_id):
-        scores = {cell.grade_id: cell.score for cell in result.cells}
+        scores = {cell.grade_id: cell.result.score for cell in result.cells}
         writer.writerow(
             [
                 spreadsheet_cell(result.student_id),
@@ -96,16 +96,17 @@ def feedback_html(spec: AssignmentSpec, result: StudentResult) -> str:
         parts.append(f'<div class="note"><b>Notes</b><ul>{items}</ul></div>')
     rows = []
     for cell in result.cells:
+        judged = cell.result
         mark = (
             '<span class="pass">passed</span>'
-            if cell.passed
+            if judged.passed
             else '<span class="fail">failed</span>'
         )
-        detail = f"<pre>{e(cell.feedback)}</pre>" if cell.feedback else ""
+        detail = f"<pre>{e(judged.feedback)}</pre>" if judged.feedback else ""
         rows.append(
-            f"<tr><td><code>{e(cell.name)}</code><br>{e(cell.group)}</td>"
-            f"<td>{e(cell.description)}{detail}</td><td>{mark}</td>"
-            f"<td>{cell.score:g}&nbsp;/&nbsp;{cell.points:g}</td></tr>"
+            f"<tr><td><code>{e(cell.name)}</code><br>{e(judged.name)}</td>"
+            f"<td>{e(judged.description)}{detail}</td><td>{mark}</td>"
+            f"<td>{judged.score:g}&nbsp;/&nbsp;{judged.points:g}</td></tr>"
         )
     parts.append(
         "<table><thead><tr><th>Function, group</th><th>What is checked</th><th>Result</th>"
@@ -133,9 +134,10 @@ def terminal_report(spec: AssignmentSpec, result: StudentResult) -> str:
     ]
     lines += [f"  note: {one_line(capped(reason, MAX_REASON_CHARS))}" for reason in result.reasons]
     for cell in result.cells:
-        feedback = capped(cell.feedback, MAX_FEEDBACK_CHARS)
-        title = f"{cell.name} / {cell.group}"
-        lines += map(one_line, result_lines(title, cell.points, cell.passed, feedback))
+        judged = cell.result
+        feedback = capped(judged.feedback, MAX_FEEDBACK_CHARS)
+        title = f"{cell.name} / {judged.name}"
+        lines += map(one_line, result_lines(title, judged.points, judged.passed, feedback))
     for number, error in list(result.cell_errors.items())[:MAX_LISTED_ERRORS]:
         lines.append(f"  {one_line(result.label(number))} raised {one_line(capped(error, 500))}")
     for manual in result.manual:
@@ -163,7 +165,7 @@ def summary(spec: AssignmentSpec, results: list[StudentResult], histogram: Path 
             f"score (of {spec.max_score:g}): mean {statistics.mean(scores):.2f}, "
             f"median {statistics.median(scores):g}, min {min(scores):g}, max {max(scores):g}"
         )
-    failures = Counter(c.grade_id for r in graded for c in r.cells if not c.passed)
+    failures = Counter(c.grade_id for r in graded for c in r.cells if not c.result.passed)
     if failures:
         lines.append("failures per group (graded students):")
         width = max(len(cell.grade_id) for cell in spec.test_cells)

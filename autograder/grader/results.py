@@ -19,42 +19,17 @@ GRADED, NOT_GRADED, ERROR, TAMPERED = "graded", "not_graded", "error", "tampered
 @dataclass(frozen=True)
 class CellResult:
     """The result of one hidden test cell: the cell (``grade_id``), the graded ``name`` it
-    checks, and the :class:`~autograder.judge.grading.GroupResult` of its group, the same
-    result ``autograder.grade_function`` reports (``group``, ``description``, ``points``,
-    ``passed``, ``feedback`` and ``score`` read through to it)."""
+    checks, and the :class:`~autograder.judge.grading.GroupResult` of its group (``result``), the
+    same result ``autograder.grade_function`` reports."""
 
     grade_id: str
     name: str
     result: GroupResult
 
-    @property
-    def group(self) -> str:
-        return self.result.name
-
-    @property
-    def description(self) -> str:
-        return self.result.description
-
-    @property
-    def points(self) -> float:
-        return self.result.points
-
-    @property
-    def passed(self) -> bool:
-        return self.result.passed
-
-    @property
-    def feedback(self) -> str:
-        return self.result.feedback
-
-    @property
-    def score(self) -> float:
-        return self.result.score
-
     def to_json(self) -> dict[str, Any]:
         """The cell as one flat record (the saved results' format): grade_id, name, group,
         description, points, passed, feedback."""
-        return {"grade_id": self.grade_id, "name": self.name, "group": self.group} | {
+        return {"grade_id": self.grade_id, "name": self.name, "group": self.result.name} | {
             key: value for key, value in asdict(self.result).items() if key != "name"
         }
 
@@ -93,7 +68,7 @@ class StudentResult:
 
     @property
     def score(self) -> float:
-        return sum(cell.score for cell in self.cells)
+        return sum(cell.result.score for cell in self.cells)
 
     @property
     def reason(self) -> str:

@@ -169,6 +169,20 @@ def returned(outcome: Outcome) -> Problem | None:
     return None
 
 
+def returned_items(outcome: Outcome, what: str, count: int) -> tuple[list | None, Problem | None]:
+    """The returned value as a list of ``count`` items (a returned tuple arrives as a list), or
+    ``None`` and the problem: the call's own (:func:`returned`) or a value that is not a
+    sequence of ``count`` items, worded "returned … where {what} was expected" (``what``: "a
+    pair (w, b)")."""
+    problem = returned(outcome)
+    if problem:
+        return None, problem
+    value = outcome["value"]
+    if not isinstance(value, list) or len(value) != count:
+        return None, Problem(f"returned {shorten(value)} where {what} was expected", WRONG_TYPE)
+    return value, None
+
+
 def raised(outcome: Outcome, expected: str | tuple[str, ...]) -> Problem | None:
     """``None`` if the call raised one of the ``expected`` exception types with a message."""
     names = (expected,) if isinstance(expected, str) else expected

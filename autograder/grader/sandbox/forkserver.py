@@ -30,7 +30,7 @@ import threading
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from autograder.grader.sandbox.limits import Limits
-from autograder.grader.sandbox.processes import Attempt, collect, drain
+from autograder.grader.sandbox.processes import Attempt, follow
 from autograder.grader.sandbox.watchdog import MemoryWatchdog, Usage
 
 START_SECONDS = 120  # for a fork server to import its modules, on a loaded machine
@@ -336,29 +336,17 @@ class ForkServers:
 
         budget = self.limits.budget_mb * 2**20
         self.watchdog.watch(child.root, budget, over_budget, tmp_size=self.limits.tmp_mb * 2**20)
-        readers = [
-            threading.Thread(target=drain, args=(output, attempt, self.limits), daemon=True),
-            threading.Thread(target=collect, args=(read_end, attempt, child.kill), daemon=True),
-        ]
-        for reader in readers:
-            reader.start()
         try:
-            stdin.write(job.encode("utf-8"))
-            stdin.close()
-        except OSError:
-            pass
-        try:
-            attempt.returncode = child.wait(timeout=attempt.seconds)
-        except TimeoutError:
-            attempt.killed_for_time = True
-            child.kill()
-            attempt.returncode = child.wait()
-        except BaseException:  # Ctrl-C in the grader, or the fork server broke
-            child.kill()
-            raise
+            follow(
+                attempt,
+                self.limits,
+                job,
+                streams=(stdin, output, read_end),
+                wait=child.wait,
+                kill=child.kill,
+                timed_out=TimeoutError,
+            )
         finally:
-            for reader in readers:
-                reader.join(timeout=10)
             attempt.peak = self.watchdog.unwatch(child.root)
             with self._lock:
                 self._children.discard(child)

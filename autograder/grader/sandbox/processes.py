@@ -76,33 +76,17 @@ class Processes:
         budget = self.limits.budget_mb * 2**20
         tmp_size = self.limits.tmp_mb * 2**20 if self.private_tmp else 0
         self.watchdog.watch(process.pid, budget, over_budget, tmp_size=tmp_size)
-        readers = [
-            threading.Thread(
-                target=drain, args=(process.stdout, attempt, self.limits), daemon=True
-            ),
-            threading.Thread(
-                target=collect, args=(read_end, attempt, lambda: self.kill(process)), daemon=True
-            ),
-        ]
-        for reader in readers:
-            reader.start()
         try:
-            process.stdin.write(job.encode("utf-8"))
-            process.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
-        try:
-            attempt.returncode = process.wait(timeout=attempt.seconds)
-        except subprocess.TimeoutExpired:
-            attempt.killed_for_time = True
-            self.kill(process)
-            attempt.returncode = process.wait()
-        except BaseException:  # Ctrl-C in the grader: leave nothing running
-            self.kill(process)
-            raise
+            follow(
+                attempt,
+                self.limits,
+                job,
+                streams=(process.stdin, process.stdout, read_end),
+                wait=process.wait,
+                kill=lambda: self.kill(process),
+                timed_out=subprocess.TimeoutExpired,
+            )
         finally:
-            for reader in readers:
-                reader.join(timeout=10)
             attempt.peak = self.watchdog.unwatch(process.pid)
             with self._lock:
                 self._running.discard(process)
@@ -156,3 +140,50 @@ def collect(read_end: int, attempt: Attempt, kill: Callable[[], None]) -> None:
         if not attempt.channel.feed(chunk) and not ended:
             ended = True
             kill()
+
+
+def follow(
+    attempt: Attempt,
+    limits: Limits,
+    job: str,
+    *,
+    streams: tuple,
+    wait: Callable[[float | None], int],
+    kill: Callable[[], None],
+    timed_out: type[BaseException],
+) -> None:
+    """Follow one started run to its end: write ``job`` to its stdin, read its output and its
+    channel (``streams``: stdin, output, channel read end) in two threads, and wait for it
+    within ``attempt.seconds``.
+
+    ``wait(timeout)`` returns the exit status or raises ``timed_out``; ``kill()`` ends the run.
+    A run past its time is killed and marked ``killed_for_time``; on any other exception
+    (Ctrl-C in the grader, a broken fork server) it is killed and the exception propagates. A
+    run that stops reading its stdin early is not an error. The readers are joined (10 s at
+    most each) before this returns or raises.
+    """
+    stdin, output, read_end = streams
+    readers = [
+        threading.Thread(target=drain, args=(output, attempt, limits), daemon=True),
+        threading.Thread(target=collect, args=(read_end, attempt, kill), daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        try:
+            stdin.write(job.encode("utf-8"))
+            stdin.close()
+        except OSError:  # BrokenPipeError included: the run ended or closed its stdin
+            pass
+        try:
+            attempt.returncode = wait(attempt.seconds)
+        except timed_out:
+            attempt.killed_for_time = True
+            kill()
+            attempt.returncode = wait(None)
+        except BaseException:
+            kill()
+            raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=10)

@@ -26,6 +26,7 @@ server) so the process limit applies. The memory of all of a run's processes tog
 from __future__ import annotations
 
 import compileall
+import contextlib
 import os
 import queue
 import shutil
@@ -71,7 +72,7 @@ def grade_function(assignment, name, obj):
 '''
 
 
-class Sandbox:
+class Sandbox(contextlib.AbstractContextManager):
     """Runs submissions' code; use as a context manager (the harness copy is removed on exit).
 
     Isolated, each run is a child of a fork server (:mod:`~autograder.grader.sandbox.forkserver`)
@@ -143,9 +144,6 @@ class Sandbox:
             self.processes.start()
         except ForkServerError as error:
             raise SandboxUnavailable(cannot_start(str(error))) from None
-
-    def __enter__(self) -> Sandbox:
-        return self
 
     def __exit__(self, *exc_info) -> None:
         self.close()
