@@ -110,10 +110,11 @@ def log_softmax(x: ArrayLike, axis: int | None = -1) -> np.ndarray:
         return log_softmax(a.reshape(-1), axis=-1).reshape(a.shape)
     shifted, e, idx = _shifted_exp(a, axis)
     np.put_along_axis(e, idx, 0.0, axis=axis)
-    with np.errstate(invalid="ignore"):
-        rest = np.sum(e, axis=axis, keepdims=True)
-        np.log1p(rest, out=rest)
-        shifted -= rest
+    # No flag can rise here: e holds values in [0, 1] or NaN, so the sum is finite or NaN,
+    # its log1p is >= 0 or NaN, and subtracting it from -inf or NaN is quiet.
+    rest = np.sum(e, axis=axis, keepdims=True)
+    np.log1p(rest, out=rest)
+    shifted -= rest
     return shifted
 
 
@@ -156,7 +157,8 @@ def cross_entropy(logits: ArrayLike, targets: ArrayLike) -> float:
     ----------
     logits : array_like, shape (N, C)
         Real logits (computed in float64 whatever their dtype). ``-inf`` masks are allowed;
-        a target whose logit is ``-inf`` gives an infinite loss, and NaN logits give NaN.
+        a target whose logit is ``-inf`` gives an infinite loss; NaN logits, and a row whose
+        logits are all ``-inf``, give NaN (without a warning).
     targets : array_like of int, shape (N,)
         Class indices in [0, C).
 

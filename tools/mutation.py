@@ -176,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="mutation-"))
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # import the mutants only
+    # mutmut forks one child per mutant from a process that has run the tests: a PyTorch (GNU
+    # OpenMP) thread pool started there deadlocks in the child, which mutmut then reports as a
+    # time-out. One thread per process keeps the children from hanging.
+    env |= {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     start = time.monotonic()
     try:
         prepare(args.module, scratch)

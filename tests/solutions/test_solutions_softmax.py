@@ -122,6 +122,28 @@ def test_softmax_examples_and_edges():
     assert np.all(np.isnan(_quiet(softmax, np.array([np.inf, 0.0]))))
 
 
+@pytest.mark.parametrize("func", [softmax, log_softmax])
+def test_axis_none_normalises_over_all_elements_and_keeps_the_shape(func):
+    x = np.array([[[0.0, 1.0], [2.0, -3.0]], [[0.5, -np.inf], [4.0, 1.5]]])
+    got = _quiet(func, x, axis=None)
+    assert got.shape == x.shape and got.dtype == x.dtype
+    exact = _mp_log_softmax_row(x.ravel())
+    if func is softmax:
+        exact = [mpmath.exp(v) for v in exact]
+    for g, e in zip(got.ravel(), exact, strict=True):
+        assert_ulps(g, e, 4)
+    # A 0-d logit is the one element of its distribution.
+    assert _quiet(func, np.float32(7.0), axis=None) == (1.0 if func is softmax else 0.0)
+
+
+def test_extremes_of_opposite_sign_never_warn():
+    # x - max overflows to -inf for the smaller logit: its probability is exactly 0.
+    x = np.array([-1.7e308, 1.7e308])
+    np.testing.assert_array_equal(_quiet(log_softmax, x), [-INF, 0.0])
+    assert _quiet(cross_entropy, x[None, :], np.array([1])) == 0.0
+    assert _quiet(cross_entropy, x[None, :], np.array([0])) == INF
+
+
 # ---------------------------------------------------------------- log_softmax
 
 
@@ -255,15 +277,53 @@ def test_cross_entropy_examples():
         ),
         (np.zeros((2, 3)), np.array([True, False]), "got dtype bool"),
         (np.zeros((2, 3)), np.array([[0, 1]]), r"targets must be 1-D; got shape \(1, 2\)"),
-        (np.zeros((2, 3)), np.array([0, 1, 2]), "N = 2 rows but targets have 3"),
+        (
+            np.zeros((2, 3)),
+            np.array([0, 1, 2]),
+            "N = 2 rows but targets have 3 entries; pass one target per row",
+        ),
         (np.zeros((2, 5)), np.array([0, 7]), r"\[0, C\) = \[0, 5\); got 7 at index 1"),
+        (np.zeros((2, 5)), np.array([0, 5]), r"\[0, C\) = \[0, 5\); got 5 at index 1"),
         (np.zeros((2, 5)), np.array([-1, 0]), r"got -1 at index 0"),
-        (np.zeros((2, 3), dtype=complex), np.array([0, 1]), "real numbers"),
+        (
+            np.zeros((2, 3), dtype=complex),
+            np.array([0, 1]),
+            "logits must hold real numbers; got dtype complex128",
+        ),
     ],
 )
 def test_cross_entropy_bad_input(logits, targets, match):
-    with pytest.raises(ValueError, match=match):
+    # Every message starts with the function's name, then says what was wrong.
+    with pytest.raises(ValueError, match="^cross_entropy: .*" + match):
         cross_entropy(logits, targets)
+
+
+def test_cross_entropy_of_an_all_masked_row_is_nan_without_a_warning():
+    got = _quiet(cross_entropy, np.array([[-INF, -INF], [0.0, 1.0]]), np.array([0, 1]))
+    assert math.isnan(got)
+
+
+@pytest.mark.parametrize(
+    ("func", "args", "message"),
+    [
+        (softmax, [np.array([1j])], "softmax: x must hold real numbers; got dtype complex128"),
+        (log_softmax, [np.array(["a"])], "log_softmax: x must hold real numbers; got dtype <U1"),
+        (
+            bce_with_logits,
+            [np.zeros(2, complex), np.zeros(2)],
+            "bce_with_logits: logits must hold real numbers; got dtype complex128",
+        ),
+        (
+            bce_with_logits,
+            [np.zeros(2), np.array([None, 0.5])],
+            "bce_with_logits: targets must hold real numbers; got dtype object",
+        ),
+    ],
+)
+def test_non_real_input_is_refused_naming_the_function_and_argument(func, args, message):
+    with pytest.raises(ValueError) as error:
+        func(*args)
+    assert str(error.value) == message
 
 
 # ------------------------------------------------------------ bce_with_logits
@@ -336,10 +396,11 @@ def test_bce_with_logits_examples():
         ),
         (np.zeros(2), np.array([np.nan, 0.5]), "got nan at flat index 0"),
         (np.zeros(2), np.array([-0.1, 0.5]), "got -0.1"),
+        (np.zeros((2, 2)), np.array([[0.5, 0.2], [1.5, 0.0]]), "got 1.5 at flat index 2"),
     ],
 )
 def test_bce_with_logits_bad_input(x, y, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^bce_with_logits: .*" + match):
         bce_with_logits(x, y)
 
 
@@ -421,6 +482,11 @@ def test_torch_cross_entropy_ties_and_masks():
     # NumPy inputs are accepted and the dtype follows the logits.
     out = torch_cross_entropy(np.array([[1.0, 2.0]], dtype=np.float32), np.array([1]))
     assert out.dtype == torch.float32
+    # Targets of any integer dtype (gather itself wants int64).
+    for dtype in (torch.int32, torch.uint8):
+        targets = torch.tensor([2, 0], dtype=dtype)
+        out = torch_cross_entropy(torch.zeros(2, 3, dtype=torch.float64), targets)
+        assert out.item() == rel(math.log(3.0), 1e-15)
 
 
 @pytest.mark.parametrize(
@@ -433,9 +499,10 @@ def test_torch_cross_entropy_ties_and_masks():
         (torch.zeros(2, 3), torch.tensor([[0, 1]]), r"targets must be 1-D; got shape \(1, 2\)"),
         (torch.zeros(2, 3), torch.tensor([0, 1, 2]), "N = 2 rows but targets have 3"),
         (torch.zeros(2, 5), torch.tensor([0, 7]), r"\[0, C\) = \[0, 5\); got 7 at index 1"),
+        (torch.zeros(2, 5), torch.tensor([5, 0]), r"\[0, C\) = \[0, 5\); got 5 at index 0"),
         (torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1]), "floating-point tensor"),
     ],
 )
 def test_torch_cross_entropy_bad_input(logits, targets, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(ValueError, match="^torch_cross_entropy: .*" + match):
         torch_cross_entropy(logits, targets)
