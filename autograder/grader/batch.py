@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.course.operations import REPOSITORY
-from autograder.grader.assignment import NotebookError, load_spec, read_notebook
+from autograder.grader.assignment import AssignmentSpec, NotebookError, load_spec, read_notebook
 from autograder.grader.files import atomic_write
 from autograder.grader.gradebook import GradebookWriter
 from autograder.grader.reports import write_outputs
@@ -126,79 +126,121 @@ def grade_batch(assignment: str, submissions: Path, options: BatchOptions) -> Ba
     spec = load_spec(options.course_root, assignment)
     found = find_submissions(submissions, assignment)
     results_dir = options.out / "results"
-    stop = threading.Event()
+    sandbox = course_sandbox(options.limits, options.isolate, options.course_root, spec.imports)
+    grading = _Grading(spec, results_dir, sandbox)
+    with sandbox, GradebookWriter(options.course_root, spec) as writer:
+        tally = Tally(writer, results_dir, progress_bar(len(found), options.progress))
+        try:
+            _in_threads(grading, found, max(1, options.jobs), tally)
+        finally:
+            tally.progress.close()
+    return tally.summary(options.out, spec)
 
-    def run(submission: Submission, sandbox: Sandbox) -> Graded:
-        if stop.is_set():
+
+def _in_threads(grading: _Grading, found: list[Submission], jobs: int, tally: Tally) -> None:
+    """Grade ``found`` on ``jobs`` threads and record each student as they finish. On any
+    exception (Ctrl-C included) every running submission is stopped and no new one starts
+    before it propagates."""
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    pending = {pool.submit(grading.run, submission) for submission in found}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                tally.add(future.result())
+    except BaseException:
+        grading.stop()
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+class Tally:
+    """The students a batch has recorded so far (gradebook and ``results/``), with its
+    progress bar; :meth:`summary` writes the class's outputs from them."""
+
+    def __init__(self, writer: GradebookWriter, results_dir: Path, progress) -> None:
+        self.writer = writer
+        self.results_dir = results_dir
+        self.progress = progress
+        self.results: dict[str, StudentResult] = {}
+        self.reused = 0
+
+    def add(self, graded: Graded) -> None:
+        """Record one student (see :func:`record`); a second result replaces the first."""
+        result = record(self.writer, graded, self.results_dir)
+        self.results[result.student_id] = result
+        self.reused += graded.reused
+        self.progress.update(1)
+
+    def summary(self, out: Path, spec: AssignmentSpec) -> BatchResult:
+        """Write ``grades.csv``, the histogram and the summary for the students recorded, in
+        order of student id."""
+        ordered = [self.results[key] for key in sorted(self.results)]
+        csv_path, histogram, text = write_outputs(out, spec, ordered)
+        graded_now = len(ordered) - self.reused
+        return BatchResult(ordered, graded_now, self.reused, csv_path, histogram, text)
+
+
+class _Grading:
+    """Grades one submission of a local batch at a time, on any of its threads: reuses a saved
+    result that is still valid, counts the grader's own deaths in ``.try`` markers, and turns
+    any exception into the student's ``error`` result so that no submission stops the batch.
+    After :meth:`stop`, a submission that was not finished raises :class:`_Stopped`."""
+
+    def __init__(self, spec: AssignmentSpec, results_dir: Path, sandbox: Sandbox) -> None:
+        self.spec = spec
+        self.results_dir = results_dir
+        self.sandbox = sandbox
+        self.stopped = threading.Event()
+
+    def stop(self) -> None:
+        """Kill every running submission and start no more."""
+        self.stopped.set()
+        self.sandbox.stop_all()
+
+    def run(self, submission: Submission) -> Graded:
+        if self.stopped.is_set():
             raise _Stopped
         try:
-            return grade_or_reuse(submission, sandbox)
+            return self._grade_or_reuse(submission)
         except _Stopped:
             raise
         except Exception as error:  # the boundary: a grader bug must not stop the batch
             message = f"{type(error).__name__}: {str(error)[:300]}"
-            return Graded(error_result(spec, submission, message), None, "", False, False, 1)
+            return Graded(error_result(self.spec, submission, message), None, "", False, False, 1)
 
-    def grade_or_reuse(submission: Submission, sandbox: Sandbox) -> Graded:
+    def _grade_or_reuse(self, submission: Submission) -> Graded:
         try:
             data = submission.read()
         except NotebookError:
             data = None
         digest = notebook_digest(data)
-        saved, failed = load_saved(
-            results_dir / f"{submission.student_id}.json", spec.fingerprint, digest
-        )
+        path = self.results_dir / f"{submission.student_id}.json"
+        saved, failed = load_saved(path, self.spec.fingerprint, digest)
         if saved is not None:
             return Graded(saved, parsed(data), digest, True, data is not None, failed)
-        marker = results_dir / f"{submission.student_id}.try"
+        marker = self.results_dir / f"{submission.student_id}.try"
         tries = _tries(marker, digest)
         if tries >= MAX_TRIES:
             message = (
                 f"the grader stopped {tries} times while grading this submission, so it was not "
                 f"tried again; delete {marker} to retry"
             )
-            result = error_result(spec, submission, message)
+            result = error_result(self.spec, submission, message)
             return Graded(result, None, digest, False, data is not None, MAX_TRIES)
         atomic_write(marker, json.dumps({"notebook_sha256": digest, "tries": tries + 1}))
         try:
-            result = grade_one(spec, submission, sandbox, data)
+            result = grade_one(self.spec, submission, self.sandbox, data)
         except Exception as error:  # grade_one's own boundary failed (e.g. no memory left)
-            result = error_result(spec, submission, f"{type(error).__name__}: {error}"[:300])
-        if stop.is_set():
+            result = error_result(self.spec, submission, f"{type(error).__name__}: {error}"[:300])
+        if self.stopped.is_set():
             marker.unlink(missing_ok=True)  # interrupted, not crashed: no try is counted
             raise _Stopped
         failed = failed + 1 if result.status == ERROR else 0
         return Graded(result, parsed(data), digest, False, data is not None, failed, marker)
-
-    results: dict[str, StudentResult] = {}
-    reused = 0
-    sandbox = course_sandbox(options.limits, options.isolate, options.course_root, spec.imports)
-    with sandbox, GradebookWriter(options.course_root, spec) as writer:
-        progress = progress_bar(len(found), options.progress)
-        pool = ThreadPoolExecutor(max_workers=max(1, options.jobs))
-        pending = {pool.submit(run, submission, sandbox) for submission in found}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    graded = future.result()
-                    result = record(writer, graded, results_dir)
-                    reused += graded.reused
-                    results[result.student_id] = result
-                    progress.update(1)
-        except BaseException:
-            stop.set()
-            for future in pending:
-                future.cancel()
-            sandbox.stop_all()
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        finally:
-            progress.close()
-        pool.shutdown(wait=True)
-    ordered = [results[key] for key in sorted(results)]
-    csv_path, histogram, text = write_outputs(options.out, spec, ordered)
-    return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
 
 
 def record(writer: GradebookWriter, graded: Graded, results_dir: Path) -> StudentResult:

@@ -47,15 +47,14 @@ from autograder.grader.batch import (
     BatchOptions,
     BatchResult,
     Graded,
+    Tally,
     course_sandbox,
     load_saved,
     notebook_digest,
     parsed,
     progress_bar,
-    record,
 )
 from autograder.grader.gradebook import GradebookWriter
-from autograder.grader.reports import write_outputs
 from autograder.grader.results import ERROR, StudentResult
 from autograder.grader.sandbox import Limits, Sandbox, SandboxUnavailable
 from autograder.grader.student import error_result, grade_one, not_graded_result
@@ -252,82 +251,97 @@ def grade_batch_distributed(
     (after saving everything that finished), and ``KeyboardInterrupt`` after cancelling every
     task (what finished is saved).
     """
-    from distributed import KilledWorker, as_completed
-
     spec = load_spec(options.course_root, assignment)
     found = find_submissions(submissions, assignment)
     results_dir = options.out / "results"
-    version = grader_version()
-    results: dict[str, StudentResult] = {}
-    reused = 0
-    failed: dict[str, int] = {}  # failed tries so far, per student (errors are retried)
     client = connect(scheduler)
     try:
         with GradebookWriter(options.course_root, spec) as writer:
-            progress = progress_bar(len(found), options.progress)
-            queue: list[Submission] = []  # read again when sent: only tasks in flight are held
-            for submission in found:
-                item = _read(submission)
-                path = results_dir / f"{submission.student_id}.json"
-                saved, failed[submission.student_id] = load_saved(
-                    path, spec.fingerprint, item.digest
-                )
-                if saved is None:
-                    queue.append(submission)
-                    continue
-                graded = Graded(saved, parsed(item.data), item.digest, True, item.data is not None)
-                results[saved.student_id] = record(writer, graded, results_dir)
-                reused += 1
-                progress.update(1)
-
-            def save(item: _Item, result: StudentResult) -> None:
-                tries = failed.get(result.student_id, 0)
-                tries = tries + 1 if result.status == ERROR else 0
-                submitted = item.data is not None
-                graded = Graded(result, parsed(item.data), item.digest, False, submitted, tries)
-                results[result.student_id] = record(writer, graded, results_dir)
-                progress.update(1)
-
-            def submit(submission: Submission):
-                item = _read(submission)
-                task = _task(spec, item, options, version)
-                key = f"grade-{assignment}-{item.submission.student_id}-{uuid.uuid4().hex[:8]}"
-                future = client.submit(task_function, task, key=key, pure=False)
-                items[future.key] = (future, item)
-                return future
-
-            items: dict[str, tuple[Any, _Item]] = {}
-            waiting = iter(queue)
-            running = as_completed()
-
-            def top_up() -> None:
-                """Keep as many tasks in flight as the cluster (which may grow) can use."""
-                room = _in_flight(client) - len(items)
-                for following in itertools.islice(waiting, max(room, 0)):
-                    running.add(submit(following))
-
-            top_up()
+            tally = Tally(writer, results_dir, progress_bar(len(found), options.progress))
             try:
-                for done, future in enumerate(_arrivals(client, running), start=1):
-                    _, item = items.pop(future.key)
-                    save(item, _outcome(future, spec, item, KilledWorker))
-                    future.release()
-                    if done % REFILL_EVERY == 0 or len(items) < 2:
-                        top_up()
-                    else:  # one out, one in
-                        following = next(waiting, None)
-                        if following is not None:
-                            running.add(submit(following))
-            except BaseException:
-                client.cancel([future for future, _ in items.values()])
-                raise
+                failed: dict[str, int] = {}  # failed tries so far, per student (errors are retried)
+                queue = _reuse_saved(found, spec, tally, failed)
+                task = functools.partial(_task, spec, options=options, version=grader_version())
+                _Dispatch(client, task, task_function, tally, failed).run(spec, queue)
             finally:
-                progress.close()
+                tally.progress.close()
     finally:
         _close(client)
-    ordered = [results[key] for key in sorted(results)]
-    csv_path, histogram, text = write_outputs(options.out, spec, ordered)
-    return BatchResult(ordered, len(ordered) - reused, reused, csv_path, histogram, text)
+    return tally.summary(options.out, spec)
+
+
+def _reuse_saved(
+    found: list[Submission], spec: AssignmentSpec, tally: Tally, failed: dict[str, int]
+) -> list[Submission]:
+    """Record the students whose saved result is still valid; return the others, to be graded
+    (only their ids are held: each is read again when it is sent). ``failed`` receives every
+    student's failed tries so far."""
+    queue = []
+    for submission in found:
+        item = _read(submission)
+        path = tally.results_dir / f"{submission.student_id}.json"
+        saved, failed[submission.student_id] = load_saved(path, spec.fingerprint, item.digest)
+        if saved is None:
+            queue.append(submission)
+        else:
+            tally.add(Graded(saved, parsed(item.data), item.digest, True, item.data is not None))
+    return queue
+
+
+class _Dispatch:
+    """Keeps a bounded number of grading tasks in flight on the cluster and records each result
+    the moment it arrives; on any exception the tasks in flight are cancelled."""
+
+    def __init__(self, client, task, task_function, tally: Tally, failed: dict[str, int]):
+        from distributed import as_completed
+
+        self.client = client
+        self.task = task  # _Item -> Task
+        self.task_function = task_function
+        self.tally = tally
+        self.failed = failed
+        self.items: dict[str, tuple[Any, _Item]] = {}  # future key -> (future, item)
+        self.running = as_completed()
+
+    def run(self, spec: AssignmentSpec, queue: list[Submission]) -> None:
+        from distributed import KilledWorker
+
+        waiting = iter(queue)
+        self._top_up(waiting)
+        try:
+            for done, future in enumerate(_arrivals(self.client, self.running), start=1):
+                _, item = self.items.pop(future.key)
+                self._save(item, _outcome(future, spec, item, KilledWorker))
+                future.release()
+                if done % REFILL_EVERY == 0 or len(self.items) < 2:
+                    self._top_up(waiting)
+                else:  # one out, one in
+                    following = next(waiting, None)
+                    if following is not None:
+                        self._submit(following)
+        except BaseException:
+            self.client.cancel([future for future, _ in self.items.values()])
+            raise
+
+    def _top_up(self, waiting) -> None:
+        """Keep as many tasks in flight as the cluster (which may grow) can use."""
+        room = _in_flight(self.client) - len(self.items)
+        for following in itertools.islice(waiting, max(room, 0)):
+            self._submit(following)
+
+    def _submit(self, submission: Submission) -> None:
+        item = _read(submission)
+        task = self.task(item)
+        key = f"grade-{task.spec.assignment}-{submission.student_id}-{uuid.uuid4().hex[:8]}"
+        future = self.client.submit(self.task_function, task, key=key, pure=False)
+        self.items[future.key] = (future, item)
+        self.running.add(future)
+
+    def _save(self, item: _Item, result: StudentResult) -> None:
+        tries = self.failed.get(result.student_id, 0)
+        tries = tries + 1 if result.status == ERROR else 0
+        submitted = item.data is not None
+        self.tally.add(Graded(result, parsed(item.data), item.digest, False, submitted, tries))
 
 
 def _arrivals(client, running):
