@@ -273,75 +273,106 @@ def close(
     expected = np.asarray(expected, dtype=np.float64)
     if got.shape != expected.shape:
         return Problem(f"returned shape {got.shape} where {expected.shape} was expected", SHAPE)
+    absolute = np.asarray(0.0 if atol is None else atol, dtype=np.float64)
+    absolute = np.broadcast_to(absolute, expected.shape)
+    problem = _non_finite(got, expected) or _underflow(got, expected, dtype, absolute)
+    if problem:
+        return problem
+    allowed = absolute.copy()
+    if ulps is not None:
+        allowed = np.maximum(allowed, ulps * ulp_of(expected, dtype))
+    index = _worst(got, expected, allowed)
+    if index is None:
+        return None
+    with np.errstate(over="ignore"):
+        error = abs(got[index] - expected[index])
+        err_ulps = error / ulp_of(expected[index], dtype)
+    note = f"; {tolerance_note}" if tolerance_note else ""
+    shown = f"returned {exact(got[index], dtype)}"
+    if ulps is not None and atol is None:
+        return Problem(
+            f"lost accuracy: {fmt(err_ulps, 2)} ULPs from the true value "
+            f"{exact(expected[index])}{_at(index)} ({shown}; allowed {fmt(ulps, 2)} ULPs of "
+            f"{np.dtype(dtype).name}{note})",
+            ACCURACY,
+        )
+    return Problem(
+        f"lost accuracy: off by {fmt(error, 2)} ({fmt(err_ulps, 2)} ULPs) from the true "
+        f"value {exact(expected[index])}{_at(index)} ({shown}; allowed "
+        f"{fmt(allowed[index], 2)}{note})",
+        ACCURACY,
+    )
 
-    def at(index: tuple[int, ...]) -> str:
-        return f" at index {index}" if expected.ndim else ""
 
+def _at(index: tuple[int, ...]) -> str:
+    """`` at index (i, j)`` for an element of an array, nothing for a 0-d value."""
+    return f" at index {index}" if index else ""
+
+
+def _non_finite(got: np.ndarray, expected: np.ndarray) -> Problem | None:
+    """The first element whose NaN or infinity disagrees with the true value's: a NaN where a
+    number was expected, a missing NaN, an infinity where the true value is finite (overflow),
+    or a wrong (or missing) infinity."""
     got_nan, exp_nan = np.isnan(got), np.isnan(expected)
     for index in _where(got_nan & ~exp_nan):
         return Problem(
-            f"returned nan{at(index)} where the true value is {exact(expected[index])}", NAN
+            f"returned nan{_at(index)} where the true value is {exact(expected[index])}", NAN
         )
     for index in _where(exp_nan & ~got_nan):
         return Problem(
-            f"returned {exact(got[index])}{at(index)} where the answer is nan (NaN must propagate)",
+            f"returned {exact(got[index])}{_at(index)} where the answer is nan (NaN must "
+            "propagate)",
             MISSING_NAN,
         )
     exp_inf, got_inf = np.isinf(expected), np.isinf(got)
     for index in _where(got_inf & ~exp_inf):
         cause = "overflow" if got[index] > 0 else "overflow to -inf, or the log of an underflowed 0"
         return Problem(
-            f"returned {fmt(got[index])}{at(index)} where the true value is "
+            f"returned {fmt(got[index])}{_at(index)} where the true value is "
             f"{exact(expected[index])} — {cause}",
             INF,
         )
     for index in _where(exp_inf & (got != expected)):
         return Problem(
-            f"returned {exact(got[index])}{at(index)} where the answer is {fmt(expected[index])}",
+            f"returned {exact(got[index])}{_at(index)} where the answer is {fmt(expected[index])}",
             WRONG,
         )
-    finite = np.isfinite(expected)
-    absolute = np.asarray(0.0 if atol is None else atol, dtype=np.float64)
-    absolute = np.broadcast_to(absolute, expected.shape)
+    return None
+
+
+def _underflow(
+    got: np.ndarray, expected: np.ndarray, dtype: Any, absolute: np.ndarray
+) -> Problem | None:
+    """The first element returned as 0 whose true value ``dtype`` can represent (at least half
+    its smallest subnormal) and that lies beyond the absolute tolerance."""
     # Halved in float64: in float32 itself half the smallest subnormal rounds to 0.
     representable = np.abs(expected) > float(np.finfo(dtype).smallest_subnormal) / 2
+    finite = np.isfinite(expected)
     underflow = finite & (got == 0) & representable & (np.abs(expected) > absolute)
     for index in _where(underflow):
         return Problem(
-            f"returned 0{at(index)} where the true value is {exact(expected[index])} — underflow "
-            "(or cancellation)",
+            f"returned 0{_at(index)} where the true value is {exact(expected[index])} — "
+            "underflow (or cancellation)",
             UNDERFLOW,
         )
+    return None
 
+
+def _worst(got: np.ndarray, expected: np.ndarray, allowed: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the finite element whose error exceeds its ``allowed`` error by the largest
+    factor (an element allowed 0 and off by anything counts as infinitely far), or ``None``
+    when every finite element is within its allowance. Non-finite true values were judged by
+    :func:`_non_finite` and are skipped here."""
+    finite = np.isfinite(expected)
     with np.errstate(invalid="ignore"):  # inf - inf where both are the same infinity
         error = np.where(finite, np.abs(got - expected), 0.0)
-    allowed = absolute.copy()
-    if ulps is not None:
-        allowed = np.maximum(allowed, ulps * ulp_of(expected, dtype))
     allowed = np.where(finite, allowed, 0.0)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 1e300 / 1e-300 is inf
-        excess = np.where(error > allowed, error / allowed, 0.0)
     if not np.any(error > allowed):
         return None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 1e300 / 1e-300 is inf
+        excess = np.where(error > allowed, error / allowed, 0.0)
     worst = np.unravel_index(int(np.argmax(excess)), expected.shape)
-    index = tuple(int(i) for i in worst)
-    with np.errstate(over="ignore"):
-        err_ulps = error[index] / ulp_of(expected[index], dtype)
-    note = f"; {tolerance_note}" if tolerance_note else ""
-    shown = f"returned {exact(got[index], dtype)}"
-    if ulps is not None and atol is None:
-        return Problem(
-            f"lost accuracy: {fmt(err_ulps, 2)} ULPs from the true value "
-            f"{exact(expected[index])}{at(index)} ({shown}; allowed {fmt(ulps, 2)} ULPs of "
-            f"{np.dtype(dtype).name}{note})",
-            ACCURACY,
-        )
-    return Problem(
-        f"lost accuracy: off by {fmt(error[index], 2)} ({fmt(err_ulps, 2)} ULPs) from the true "
-        f"value {exact(expected[index])}{at(index)} ({shown}; allowed "
-        f"{fmt(allowed[index], 2)}{note})",
-        ACCURACY,
-    )
+    return tuple(int(i) for i in worst)
 
 
 def _where(mask: np.ndarray) -> list[tuple[int, ...]]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from autograder.harness.calls import quiet
 from autograder.judge import sections
 from autograder.judge.compare import Problem, kind_of
@@ -67,9 +69,15 @@ def run_harness(case: Case, group: Group, obj: Any) -> Outcome:
 
 
 def judge(case: Case, outcome: Outcome) -> str | None:
-    """Apply the case's verdict (the trusted half); a verdict that cannot read the data fails it."""
+    """Apply the case's verdict (the trusted half); a verdict that cannot read the data fails it.
+
+    The verdict runs with NumPy's floating-point errors ignored, whatever the notebook set with
+    ``np.seterr`` (``check()`` runs in the student's kernel): the grader's own arithmetic at the
+    format's limits never raises or warns, so a correct answer never fails because of it.
+    Warnings are dropped either way; the verdicts handle infinities and NaN explicitly.
+    """
     try:
-        with quiet():
+        with quiet(), np.errstate(all="ignore"):
             return case.verdict(case, outcome)
     except Exception as error:  # the student's data confused the comparison
         return Problem(

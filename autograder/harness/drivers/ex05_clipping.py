@@ -76,16 +76,18 @@ def objective_gradient(problem: dict[str, Any], theta: np.ndarray, step: int) ->
     ``[step, vector]`` pairs), optionally ``noise`` (an (n_steps, d) array added at each step,
     a deterministic stand-in for mini-batch noise).
     """
-    a = np.asarray(problem["A"], dtype=np.float64)
-    d = np.asarray(theta, dtype=np.float64) - np.asarray(problem["center"], dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
+    # The grader's arithmetic, not the student's: inf, NaN and underflow are results here, so
+    # the notebook's np.seterr (all="raise", say) must not turn them into exceptions.
+    with np.errstate(all="ignore"):
+        a = np.asarray(problem["A"], dtype=np.float64)
+        d = np.asarray(theta, dtype=np.float64) - np.asarray(problem["center"], dtype=np.float64)
         grad = a @ d + problem["lam"] * float(d @ d) * d
-    for spike_step, vector in problem.get("spikes", []):
-        if spike_step == step:
-            grad = grad + np.asarray(vector, dtype=np.float64)
-    noise = problem.get("noise")
-    if noise is not None and 0 <= step < len(noise):
-        grad = grad + np.asarray(noise[step], dtype=np.float64)
+        for spike_step, vector in problem.get("spikes", []):
+            if spike_step == step:
+                grad = grad + np.asarray(vector, dtype=np.float64)
+        noise = problem.get("noise")
+        if noise is not None and 0 <= step < len(noise):
+            grad = grad + np.asarray(noise[step], dtype=np.float64)
     return grad
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
 import pytest
 from mutant_grading import correct_cases, define, grade_quietly, load_mutants, mutant_cases
 
@@ -60,6 +61,28 @@ def test_every_name_has_correct_variants_and_mutants(assignment):
 def test_reference_gets_full_marks(assignment, name, capsys, recwarn):
     reference = getattr(reference_module(assignment), name)
     report = grade_quietly(assignment, name, reference, capsys, recwarn)
+    assert report.score == report.max_score, str(report)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "name"),
+    [
+        pytest.param(assignment, name, id=f"{assignment}-{name}")
+        for assignment in ASSIGNMENTS
+        for name in graded_functions(assignment)
+    ],
+)
+def test_a_notebook_that_traps_every_floating_point_error_keeps_full_marks(
+    assignment, name, capsys, recwarn
+):
+    # np.seterr(all="raise") at the top of a notebook applies to check() too: the grader's own
+    # arithmetic (errors at the format's limits, ULPs of subnormals) must not depend on it.
+    reference = getattr(reference_module(assignment), name)
+    old = np.seterr(all="raise")
+    try:
+        report = grade_quietly(assignment, name, reference, capsys, recwarn)
+    finally:
+        np.seterr(**old)
     assert report.score == report.max_score, str(report)
 
 
