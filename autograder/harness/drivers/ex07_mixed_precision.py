@@ -100,12 +100,16 @@ def _seeded_model_and_data(payload: dict[str, Any]) -> tuple[Any, Any, Any]:
     seed = int(payload["seed"])
     n_in, n_hidden, n_out = payload.get("sizes", [8, 16, 4])
     generator = torch.Generator().manual_seed(seed)
-    inputs = torch.randn(payload.get("batch", 32), n_in, generator=generator)
-    targets = torch.randint(0, n_out, (payload.get("batch", 32),), generator=generator)
+    # float32 written out: a notebook's torch.set_default_dtype must not change the model.
+    batch, f32 = payload.get("batch", 32), torch.float32
+    inputs = torch.randn(batch, n_in, generator=generator, dtype=f32)
+    targets = torch.randint(0, n_out, (batch,), generator=generator)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = torch.nn.Sequential(
-            torch.nn.Linear(n_in, n_hidden), torch.nn.ReLU(), torch.nn.Linear(n_hidden, n_out)
+            torch.nn.Linear(n_in, n_hidden, dtype=f32),
+            torch.nn.ReLU(),
+            torch.nn.Linear(n_hidden, n_out, dtype=f32),
         )
     return model, inputs, targets
 

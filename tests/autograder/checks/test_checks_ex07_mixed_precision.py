@@ -202,6 +202,24 @@ def test_train_step_driver_is_deterministic_and_skips_the_inf_step():
     assert first["loss_types"] == ["float"] * payload["steps"]
 
 
+def test_train_step_driver_ignores_the_notebooks_default_dtype():
+    # The class grader judges the sandbox's run against the reference run in the grader: a
+    # notebook that calls torch.set_default_dtype(torch.float64) must still train in float32.
+    from solutions.mixed_precision import mixed_precision_train_step
+
+    payload = checks.train_scaler()[0].payload
+    run = partial(drivers.train_step, mixed_precision_train_step, payload, trap_overflow=False)
+    expected = run(time_limit=30.0)
+    torch.set_default_dtype(torch.float64)
+    try:
+        got = run(time_limit=30.0)
+    finally:
+        torch.set_default_dtype(torch.float32)
+    assert got["param_dtypes"] == ["float32"] * 4
+    assert got["losses"] == expected["losses"]
+    assert all(np.array_equal(a, b) for a, b in zip(got["params"], expected["params"], strict=True))
+
+
 def test_hints_fit_the_diagnosis(capsys, recwarn):
     specials = _feedback("round_to_bfloat16", 2, "specials", capsys, recwarn)
     assert "chops (truncates toward zero)" in specials and "reach a NaN" not in specials
