@@ -489,6 +489,20 @@ def test_torch_cross_entropy_ties_and_masks():
         assert out.item() == rel(math.log(3.0), 1e-15)
 
 
+def test_torch_cross_entropy_moves_the_targets_to_the_logits_device(monkeypatch):
+    # Without a GPU, the meta device (shapes, no values) stands in for a second device.
+    gather, devices = torch.Tensor.gather, []
+
+    def spy(self, dim, index, *args, **kwargs):
+        devices.append((self.device.type, index.device.type))
+        return gather(self, dim, index, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "gather", spy)
+    loss = torch_cross_entropy(torch.zeros(2, 3, device="meta"), torch.tensor([0, 2]))
+    assert loss.device.type == "meta" and loss.shape == ()
+    assert devices == [("meta", "meta")]
+
+
 @pytest.mark.parametrize(
     ("logits", "targets", "match"),
     [

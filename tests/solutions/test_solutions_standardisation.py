@@ -604,6 +604,14 @@ def test_standardise_is_silent_on_overflow_and_signalling_nan():
     assert Z32.dtype == np.float32 and Z32[0, 0] == np.inf
 
 
+def test_standardise_is_silent_on_underflow():
+    # Subnormal results, in the float64 division and in the rounding to float32.
+    Z = strict(standardise, np.array([[1e-300]]), [0.0], [1e10])
+    assert Z[0, 0] == 1e-310
+    Z32 = strict(standardise, np.array([[1e-30]], np.float32), [0.0], [1e10])
+    assert Z32.dtype == np.float32 and Z32[0, 0] == np.float32(1e-40)
+
+
 def test_welford_rescaled_statistics_with_inf_and_huge_values_are_silent():
     # the rescaled path sums 3 * 8.5e307 (overflow) next to an inf: mean inf, variance NaN
     n, m, v = strict(welford, [np.array([1.7e308, 1.7e308, 1.7e308, np.inf])])

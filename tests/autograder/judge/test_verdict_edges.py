@@ -67,6 +67,16 @@ def test_close_never_warns(recwarn):
     assert [str(w.message) for w in recwarn] == []
 
 
+def test_close_is_silent_whatever_the_error_state():
+    """An error too large for float64 and an exact element beside a failing one (0/0 when the
+    error is compared with a zero allowance) fail or pass without a floating-point error."""
+    with np.errstate(all="raise"):
+        problem = compare.close(np.array([1.7e308]), np.array([-1.7e308]), ulps=4)
+        assert problem.kind == compare.ACCURACY and "-1.7e+308" in problem
+        problem = compare.close(np.array([1.0, 2.5]), np.array([1.0, 2.0]), atol=0.0)
+        assert problem.kind == compare.ACCURACY and "at index (1,)" in problem
+
+
 def test_close_nan_matches_nan_whatever_the_tolerance():
     assert compare.close(np.array([NAN, 1.0]), np.array([NAN, 1.0]), ulps=0) is None
 
@@ -161,6 +171,21 @@ def test_returned_rejects_timeouts_and_mutation():
     mutated = dict(_returned(1.0, "float"), mutated=True)
     assert compare.returned(mutated).kind == compare.MUTATION
     assert compare.returned(_returned(1.0, "float")) is None
+
+
+def test_returned_items_reads_a_tuple_of_the_right_length():
+    assert compare.returned_items(_returned([1.0, 2.0], "tuple"), "a pair (w, b)", 2) == (
+        [1.0, 2.0],
+        None,
+    )
+    value, problem = compare.returned_items(_returned([1, 2, 3], "tuple"), "a pair (w, b)", 2)
+    assert value is None and problem == "returned [1, 2, 3] where a pair (w, b) was expected"
+    assert problem.kind == compare.WRONG_TYPE
+    value, problem = compare.returned_items(_returned(2.0, "float"), "a pair (w, b)", 2)
+    assert value is None and problem.kind == compare.WRONG_TYPE and "returned 2" in problem
+    raised = {"status": "raised", "exc_type": "ValueError", "message": "m", "where": ""}
+    value, problem = compare.returned_items(raised, "a pair (w, b)", 2)
+    assert value is None and problem.kind == compare.EXCEPTION
 
 
 # ------------------------------------------------------------------ the type of a float result
