@@ -106,13 +106,12 @@ def format_case(e: int, m: int, name: str = ""):
     return case(shown, [e, m], verdict)
 
 
+# The formats of the chapter's table: (exponent bits, mantissa bits).
+STANDARD_FORMATS = {"float16": (5, 10), "bfloat16": (8, 7), "float32": (8, 23), "E5M2": (5, 2)}
+
+
 def format_standard():
-    return [
-        format_case(5, 10, "float16"),
-        format_case(8, 7, "bfloat16"),
-        format_case(8, 23, "float32"),
-        format_case(5, 2, "E5M2"),
-    ]
+    return [format_case(e, m, name) for name, (e, m) in STANDARD_FORMATS.items()]
 
 
 def format_extremes():

@@ -104,17 +104,40 @@ def bce_case(logits: np.ndarray, targets: np.ndarray) -> Case:
     return case(label(logits=logits, targets=targets), [logits, targets], verdict)
 
 
+def ordinary_logits(seed: int) -> list[np.ndarray]:
+    """[1, 2, 3], ten logits drawn from N(0, 3²) and a 4 × 5 matrix drawn from N(0, 2²)."""
+    rng = np.random.default_rng(seed)
+    return [
+        np.array([1.0, 2.0, 3.0]),
+        rng.normal(0.0, 3.0, size=10),
+        rng.normal(0.0, 2.0, size=(4, 5)),
+    ]
+
+
+# (shape, axis) of the random logits that test the axis argument.
+AXES = (((4, 4), 0), ((3, 5), 0), ((2, 3, 4), 1), ((3, 4), -1))
+
+
+def masked_logits() -> list[np.ndarray]:
+    """Logits with -inf entries (masks) in some positions, never a whole row."""
+    inf = np.inf
+    return [
+        np.array([0.0, -inf, 1.0]),
+        np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]]),
+    ]
+
+
+def logits_along_axes(seed: int, axes: tuple) -> list[tuple[np.ndarray, int]]:
+    """``(logits, axis)`` for each ``(shape, axis)`` of ``axes``: logits drawn from N(0, 3²)."""
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(0.0, 3.0, size=shape), axis) for shape, axis in axes]
+
+
 # ----------------------------------------------------------------------------- softmax
 
 
 def softmax_basic():
-    rng = np.random.default_rng(401)
-    return [
-        softmax_case(np.array([1.0, 2.0, 3.0])),
-        softmax_case(rng.normal(0.0, 3.0, size=10)),
-        softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
-        softmax_case(np.array([0.5])),
-    ]
+    return [softmax_case(x) for x in [*ordinary_logits(401), np.array([0.5])]]
 
 
 def softmax_large():
@@ -134,21 +157,11 @@ def softmax_large():
 
 
 def softmax_masked():
-    inf = np.inf
-    return [
-        softmax_case(np.array([0.0, -inf, 1.0])),
-        softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
-    ]
+    return [softmax_case(x) for x in masked_logits()]
 
 
 def softmax_axis():
-    rng = np.random.default_rng(403)
-    return [
-        softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
-        softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
-        softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
-        softmax_case(rng.normal(0.0, 3.0, size=(3, 4)), axis=-1),
-    ]
+    return [softmax_case(x, axis=axis) for x, axis in logits_along_axes(403, AXES)]
 
 
 def softmax_float32():
@@ -165,12 +178,7 @@ def softmax_float32():
 
 
 def log_softmax_basic():
-    rng = np.random.default_rng(411)
-    return [
-        log_softmax_case(np.array([1.0, 2.0, 3.0])),
-        log_softmax_case(rng.normal(0.0, 3.0, size=10)),
-        log_softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
-    ]
+    return [log_softmax_case(x) for x in ordinary_logits(411)]
 
 
 def log_softmax_large():
@@ -186,20 +194,11 @@ def log_softmax_large():
 
 
 def log_softmax_masked():
-    inf = np.inf
-    return [
-        log_softmax_case(np.array([0.0, -inf, 1.0])),
-        log_softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
-    ]
+    return [log_softmax_case(x) for x in masked_logits()]
 
 
 def log_softmax_axis():
-    rng = np.random.default_rng(413)
-    return [
-        log_softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
-        log_softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
-        log_softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
-    ]
+    return [log_softmax_case(x, axis=axis) for x, axis in logits_along_axes(413, AXES[:3])]
 
 
 def log_softmax_float32():

@@ -304,16 +304,20 @@ def _overflowed_norm(outcome: Outcome, fact: str) -> Problem:
     )
 
 
-def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
+def _floating_point_error(outcome: Outcome, why: str) -> str | None:
+    """The call must raise FloatingPointError; a call that returned is told ``why``."""
     problem = compare.raised(outcome, "FloatingPointError")
     if problem and outcome["status"] == "returned":
-        return compare.within(
-            "",
-            problem,
-            "; a gradient containing inf or NaN (or a norm beyond the float range) "
-            "cannot be rescued by rescaling",
-        )
+        return compare.within("", problem, f"; {why}")
     return problem
+
+
+def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
+    return _floating_point_error(
+        outcome,
+        "a gradient containing inf or NaN (or a norm beyond the float range) cannot be rescued "
+        "by rescaling",
+    )
 
 
 def norm_basic():
@@ -479,13 +483,10 @@ def _raises_naming_step(step: int):
     named = re.compile(rf"(?<![\d.]){step}(?![\d])")
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        problem = compare.raised(outcome, "FloatingPointError")
-        if problem and outcome["status"] == "returned":
-            return compare.within(
-                "",
-                problem,
-                f"; the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
-            )
+        problem = _floating_point_error(
+            outcome,
+            f"the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
+        )
         if problem:
             return problem
         if not named.search(outcome.get("message", "")):
