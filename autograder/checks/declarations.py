@@ -49,14 +49,16 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from autograder.checks.common import multiple_choice
 from autograder.judge import sections
 from autograder.judge.compare import DIAGNOSES
 from autograder.judge.spec import Case, Check, Group
 
-HINTS = "hints"
+HINTS = "hints"  # the table of hint texts, never a graded name
+# The keys of a group's table and of a question's, with the type of their values (``float``: a
+# positive number, integer or not).
 GROUP_KEYS = {
     "name": str,
     "points": float,
@@ -105,17 +107,21 @@ def load_checks(
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        raise DeclarationError(
-            f"{path}: not valid TOML ({error}); a graded name is declared once, either as "
-            "[[name]] groups or as one [name] multiple-choice question"
-        ) from None
+        twice = str(error).startswith("Cannot")  # tomllib: "Cannot declare ('q1',) twice", …
+        advice = (
+            "; a graded name is declared once, as [[name]] groups or as one [name] question"
+            if twice
+            else ""
+        )
+        raise DeclarationError(f"{path}: not valid TOML: {error}{advice}") from None
     reader = _Reader(Path(path), assignment, builders, data.pop(HINTS, {}))
     checks = {name: reader.check(name, value) for name, value in data.items()}
     unused = [name for name in reader.texts if name not in reader.used]
     if unused:
+        it = "it" if len(unused) == 1 else "them"
         raise DeclarationError(
-            f"{path}: [hints] {', '.join(unused)}: no group uses "
-            f"{'it' if len(unused) == 1 else 'them'}; remove or use"
+            f"{path}: [hints] {', '.join(unused)}: no group uses {it}; name {it} in a group's "
+            f"hints or remove {it}"
         )
     return checks
 
@@ -135,7 +141,7 @@ class _Reader:
         self.texts: dict[str, str] = texts
         self.used: set[str] = set()
 
-    def fail(self, where: str, what: str) -> None:
+    def fail(self, where: str, what: str) -> NoReturn:
         raise DeclarationError(f"{self.path}: {where}: {what}")
 
     def check(self, name: str, value: Any) -> Check:
@@ -161,7 +167,7 @@ class _Reader:
 
     def question(self, name: str, table: dict) -> Check:
         where = f"[{name}]"
-        if set(table) & (set(GROUP_KEYS) - set(QUESTION_KEYS)):
+        if set(table) & (set(GROUP_KEYS) - set(QUESTION_KEYS | OPTIONAL_QUESTION_KEYS)):
             self.fail(where, f"a graded group is written [[{name}]], with double brackets")
         self.keys(where, table, QUESTION_KEYS, OPTIONAL_QUESTION_KEYS)
         answer, options = table["answer"], table["options"]

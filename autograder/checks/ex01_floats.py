@@ -1,5 +1,9 @@
 """Checks for ex01_floats: ``float_format``, ``ulp``, ``ulps_between``, ``kahan_sum``, q1–q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex01_floats.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances. ``float_format``, ``ulp`` and ``ulps_between`` have exact answers (powers of two,
 sums of powers of two, integers), so they are compared exactly against oracles that work in
 rational arithmetic (:mod:`fractions`) and count grid points instead of reading bit patterns:

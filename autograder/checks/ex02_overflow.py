@@ -1,5 +1,9 @@
 """Checks for ex02_overflow: ``log_product``, ``stable_sigmoid``, ``softplus``, ``clipped_bce``.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex02_overflow.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances, all against 60-digit mpmath oracles (:mod:`autograder.judge.oracle`):
 
 * ``log_product``: Σ log pᵢ has terms of one sign, so it is well conditioned; each log carries a

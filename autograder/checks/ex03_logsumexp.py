@@ -1,5 +1,9 @@
 """Checks for ex03_logsumexp: ``logsumexp``, ``logaddexp``, ``online_logsumexp``, q1, q2.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex03_logsumexp.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances. log Σ exp(xᵢ) has relative condition number about max|xᵢ| / |result|, so the result
 can be near 0 while the inputs are large; accuracy is judged in absolute terms,
 |error| ≤ 16·u·(max|xᵢ| + log n + 1) with u the unit roundoff of the input's dtype. Any

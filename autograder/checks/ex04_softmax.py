@@ -1,5 +1,9 @@
 """Checks for ex04_softmax: softmax, log_softmax, the fused losses, the autograd loss, q1–q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex04_softmax.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances (u is the unit roundoff of the input's dtype, M = max |xᵢ| over the finite logits of
 a row, n the row length).
 

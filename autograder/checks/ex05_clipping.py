@@ -1,6 +1,10 @@
 """Checks for ex05_clipping: ``clip_by_value``, ``clip_by_global_norm``, ``sgd_with_clipping``,
 q1, q2, q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex05_clipping.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances.
 
 * ``clip_by_value`` is an exact operation (a clamp moves no bits it keeps), so the result must

@@ -1,6 +1,10 @@
 """Checks for ex06_standardisation: ``fit_standardiser``, ``standardise``, ``welford``,
 ``fit_linear_regression_gd``, q1, q2.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex06_standardisation.toml``, read by :mod:`autograder.checks.declarations`; this
+module builds the cases each group names.
+
 Tolerances (u is the unit roundoff of the data's dtype, n the number of values, μ and σ the
 exact mean and population standard deviation, all from exact rational arithmetic).
 

@@ -1,6 +1,10 @@
 """Checks for ex07_mixed_precision: ``round_to_bfloat16``, ``DynamicLossScaler``,
 ``fp16_underflow_fraction``, ``mixed_precision_train_step``, q1–q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex07_mixed_precision.toml``, read by :mod:`autograder.checks.declarations`; this
+module builds the cases each group names.
+
 Tolerances.
 
 * ``round_to_bfloat16`` is exact: every non-NaN result must have the bit pattern of PyTorch's
