@@ -70,7 +70,7 @@ GROUP_KEYS = {
 OPTIONAL_GROUP_KEYS = {"trap_overflow": bool, "time_limit": float}
 QUESTION_KEYS = {"answer": str, "options": str, "section": str}
 OPTIONAL_QUESTION_KEYS = {"points": float}
-TYPE_NAMES = {str: "a string", float: "a positive number", bool: "true or false", dict: "a table"}
+TYPE_NAMES = {str: "a string", bool: "true or false", dict: "a table"}
 
 
 class DeclarationError(ValueError):
