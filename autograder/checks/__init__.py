@@ -1,7 +1,11 @@
-"""The checks of every assignment, one module per assignment id.
+"""The checks of every assignment: per assignment id, a module and a TOML file of the same name.
 
-Each module defines ``CHECKS``, a dict from graded name (including multiple-choice answers
-``q1``, ``q2``, …) to :class:`~autograder.judge.spec.Check`. Modules are imported on first use.
+``<id>.toml`` declares what is graded, as data: the graded names in order, each name's groups
+(points, description, hints in the chapter's words, the section to re-read) and the
+multiple-choice questions ``q1``, ``q2``, …. ``<id>.py`` builds the cases of each group (inputs,
+verdicts, tolerances) and defines ``CHECKS``, a dict from graded name to
+:class:`~autograder.judge.spec.Check`, by reading the TOML file with
+:func:`autograder.checks.declarations.declared_checks`. Modules are imported on first use.
 """
 
 from __future__ import annotations

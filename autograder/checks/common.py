@@ -1,4 +1,8 @@
-"""Builders shared by the assignments' checks: cases, standard verdicts, multiple choice."""
+"""Builders shared by the assignments' checks: cases, standard verdicts, multiple choice.
+
+The groups that use them are declared in each assignment's TOML file
+(:mod:`autograder.checks.declarations`).
+"""
 
 from __future__ import annotations
 
@@ -61,16 +65,6 @@ def expect_close(
     return verdict
 
 
-def on(*kinds: str, hint: str) -> dict[str, str]:
-    """``{kind: hint}`` for every diagnosis in ``kinds`` (see
-    :data:`autograder.judge.compare.DIAGNOSES`): one hint shared by the diagnoses a group's
-    mistake typically produces. Combine with ``|``."""
-    unknown = [kind for kind in kinds if kind not in compare.DIAGNOSES]
-    if unknown or not kinds:
-        raise ValueError(f"unknown diagnoses {unknown}; use {compare.DIAGNOSES}")
-    return dict.fromkeys(kinds, hint)
-
-
 def multiple_choice(
     assignment: str, name: str, answer: str, options: str, section: str, points: float = 1.0
 ) -> Check:
@@ -104,13 +98,3 @@ def multiple_choice(
         section=section,
     )
     return Check(assignment, name, (group,))
-
-
-def checks_dict(*checks: Check) -> dict[str, Check]:
-    """``{check.name: check}``, refusing duplicate names."""
-    result: dict[str, Check] = {}
-    for check in checks:
-        if check.name in result:
-            raise ValueError(f"duplicate check {check.name!r}")
-        result[check.name] = check
-    return result

@@ -1,5 +1,9 @@
 """Checks for ex01_floats: ``float_format``, ``ulp``, ``ulps_between``, ``kahan_sum``, q1–q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex01_floats.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances. ``float_format``, ``ulp`` and ``ulps_between`` have exact answers (powers of two,
 sums of powers of two, integers), so they are compared exactly against oracles that work in
 rational arithmetic (:mod:`fractions`) and count grid points instead of reading bit patterns:
@@ -32,36 +36,14 @@ import math
 
 import numpy as np
 
-from autograder.checks.common import (
-    case,
-    checks_dict,
-    expect_raises,
-    label,
-    multiple_choice,
-    on,
-)
+from autograder.checks.common import case, expect_raises, label
+from autograder.checks.declarations import declared_checks
 from autograder.judge import compare, oracle
-from autograder.judge.compare import (
-    ACCURACY,
-    DTYPE,
-    EXCEPTION,
-    INF,
-    MISSING_NAN,
-    NO_RAISE,
-    WRONG,
-    WRONG_EXCEPTION,
-    WRONG_TYPE,
-    Problem,
-)
+from autograder.judge.compare import DTYPE, WRONG_TYPE, Problem
 from autograder.judge.feedback import fmt, shorten
-from autograder.judge.spec import Case, Check, Group, Outcome
+from autograder.judge.spec import Case, Check, Outcome
 
-ASSIGNMENT = "ex01_floats"
-ANATOMY = "ch01-ieee-anatomy"
-FORMATS = "ch01-formats"
 ULP = "ch01-epsilon-ulp"
-ACCUMULATES = "ch01-accumulation"
-VECTORISE = "ch01-vectorisation"
 
 DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
 KEYS = ("max", "min_normal", "min_subnormal", "eps")
@@ -128,13 +110,12 @@ def format_case(e: int, m: int, name: str = ""):
     return case(shown, [e, m], verdict)
 
 
+# The formats of the chapter's table: (exponent bits, mantissa bits).
+STANDARD_FORMATS = {"float16": (5, 10), "bfloat16": (8, 7), "float32": (8, 23), "E5M2": (5, 2)}
+
+
 def format_standard():
-    return [
-        format_case(5, 10, "float16"),
-        format_case(8, 7, "bfloat16"),
-        format_case(8, 23, "float32"),
-        format_case(5, 2, "E5M2"),
-    ]
+    return [format_case(e, m, name) for name, (e, m) in STANDARD_FORMATS.items()]
 
 
 def format_extremes():
@@ -405,276 +386,6 @@ def sum_dtype():
     ]
 
 
-# ---------------------------------------------------------------- the checks
-
-_BAD_FORMAT_HINT = (
-    "the contract allows 2 ≤ exponent_bits ≤ 11 and 1 ≤ mantissa_bits ≤ 52 (beyond those the "
-    "values no longer fit a float64); check both ranges first and raise ValueError with a "
-    "message that says which width is out of range."
-)
-
-
-CHECKS: dict[str, Check] = checks_dict(
-    Check(
-        ASSIGNMENT,
-        "float_format",
-        (
-            Group(
-                name="standard",
-                points=2,
-                description="float16, bfloat16, float32 and E5M2",
-                make_cases=format_standard,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "with bias b = 2^(e-1) - 1 the largest finite value is (2 - 2^-m)·2^b (the "
-                        "top exponent field is reserved for inf/NaN), the smallest normal 2^(1-b), "
-                        "the smallest subnormal 2^(1-b-m) and eps = 2^-m."
-                    ),
-                ),
-                section=FORMATS,
-            ),
-            Group(
-                name="extremes",
-                points=2,
-                description="the widest and narrowest formats (float64, e = 11 or e = 2)",
-                make_cases=format_extremes,
-                hints=on(
-                    EXCEPTION,
-                    INF,
-                    hint=(
-                        "for e = 11 an intermediate such as 2^(b+1) = 2^1024 overflows a float64 "
-                        "(Python raises OverflowError): build the largest value as (2 - 2^-m)·2^b, "
-                        "or with math.ldexp, so no intermediate leaves the float64 range."
-                    ),
-                ),
-                section=FORMATS,
-            ),
-            Group(
-                name="odd",
-                points=1,
-                description="formats no library provides, such as (3, 2) or (6, 9)",
-                make_cases=format_odd,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "compute the values from the field widths with the formulas of the chapter,"
-                        " not from a table of known formats (np.finfo covers only a few of them)."
-                    ),
-                ),
-                section=ANATOMY,
-            ),
-            Group(
-                name="bad_input",
-                points=1,
-                description="field widths outside 2 ≤ e ≤ 11, 1 ≤ m ≤ 52",
-                make_cases=format_bad,
-                hints=on(NO_RAISE, WRONG_EXCEPTION, hint=_BAD_FORMAT_HINT),
-                section=FORMATS,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "ulp",
-        (
-            Group(
-                name="normal",
-                points=2,
-                description="normal numbers of float16, float32 and float64, both signs",
-                make_cases=ulp_normal,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "for a normal x the ULP is 2^(E - m) with E = ⌊log₂|x|⌋ the exponent of |x|"
-                        " and m the stored fraction bits of the dtype (23 for float32, 10 for "
-                        "float16); it is positive for negative x too."
-                    ),
-                ),
-                section=ULP,
-            ),
-            Group(
-                name="subnormal",
-                points=2,
-                description="zero and subnormal numbers",
-                make_cases=ulp_subnormal,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "below the smallest normal 2^E_min the gap stops shrinking: for ±0 and "
-                        "every subnormal the ULP is the smallest subnormal 2^(E_min - m), so use "
-                        "max(E, E_min)."
-                    ),
-                ),
-                section=ULP,
-            ),
-            Group(
-                name="rounding",
-                points=1,
-                description="x not representable in dtype: round it first",
-                make_cases=ulp_rounding,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "x must first be rounded to the dtype (e.g. np.float16(x)); rounding can "
-                        "carry it up to the next power of two, where the ULP doubles."
-                    ),
-                ),
-                section=ULP,
-            ),
-            Group(
-                name="nonfinite",
-                points=2,
-                description=(
-                    "the largest finite values, inf, NaN and values that overflow the dtype"
-                ),
-                make_cases=ulp_nonfinite,
-                hints=on(
-                    WRONG,
-                    MISSING_NAN,
-                    INF,
-                    hint=(
-                        "at the largest finite value the ULP is 2^(E_max - m), finite (np.spacing "
-                        "gives inf there, the gap to the next number *up*); for inf, NaN, and x "
-                        "that rounds to inf in the dtype, return nan."
-                    ),
-                ),
-                section=ULP,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "ulps_between",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="float64 values of one sign: equal, neighbours, binades apart",
-                make_cases=between_basic,
-                hints=on(
-                    WRONG,
-                    hint=(
-                        "consecutive floats of one sign have consecutive bit patterns: view the "
-                        "values as unsigned integers of the same width and take the absolute "
-                        "difference."
-                    ),
-                ),
-                section=ANATOMY,
-            ),
-            Group(
-                name="zero",
-                points=2,
-                description="pairs across zero, +0 and -0",
-                make_cases=between_zero,
-                hints=on(
-                    WRONG,
-                    hint=(
-                        "the sign bit makes the bit patterns of negative numbers jump: map a "
-                        "negative value to minus the bit pattern of its magnitude, so -0 and +0 "
-                        "both map to 0 (counted once) and the count across zero is the sum of the "
-                        "two sides."
-                    ),
-                ),
-                section=ANATOMY,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="distances of up to 2^64 steps (from -max to +max)",
-                make_cases=between_large,
-                hints=on(
-                    WRONG,
-                    hint=(
-                        "the count from -max to +max does not fit a signed 64-bit integer: NumPy "
-                        "int64 arithmetic wraps around silently; convert the bit patterns to Python"
-                        " ints (int(...)) before subtracting."
-                    ),
-                ),
-                section=ANATOMY,
-            ),
-            Group(
-                name="dtypes",
-                points=1,
-                description="float32 and float16 grids, values rounded to the dtype first",
-                make_cases=between_dtypes,
-                hints=on(
-                    WRONG,
-                    hint=(
-                        "round a and b to the dtype first, then view them as the unsigned integer "
-                        "of the same width (uint16 for float16, uint32 for float32); float64 bits "
-                        "count a much finer grid."
-                    ),
-                ),
-                section=ANATOMY,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "kahan_sum",
-        (
-            Group(
-                name="basic",
-                points=1,
-                description="a few float32 values",
-                make_cases=sum_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "add the values in order, keeping a compensation term c for the low-order "
-                        "bits each addition rounds away."
-                    ),
-                ),
-                section=ACCUMULATES,
-            ),
-            Group(
-                name="hard",
-                points=3,
-                description=(
-                    "up to 400 000 float32 values where a naive float32 loop loses thousands of "
-                    "ULPs"
-                ),
-                make_cases=sum_hard,
-                hints=on(
-                    ACCURACY,
-                    hint=(
-                        "a plain running sum in float32 rounds away the small terms once the sum is"
-                        " large (the error grows like n·u); feed the rounding error of each "
-                        "addition back in (Kahan: y = x - c, t = s + y, c = (t - s) - y, s = t). "
-                        "A compensation that only accumulates the errors and is added at the end "
-                        "(Neumaier's c) is itself a long float32 sum: on hundreds of thousands of "
-                        "same-sign errors it loses tens of ULPs, so fold it back into the sum at "
-                        "every step (t = s + c; c = c - (t - s); s = t)."
-                    ),
-                ),
-                section=ACCUMULATES,
-                time_limit=20.0,
-            ),
-            Group(
-                name="dtype",
-                points=1,
-                description="the result is a np.float32",
-                make_cases=sum_dtype,
-                hints=on(
-                    DTYPE,
-                    WRONG_TYPE,
-                    hint=(
-                        "keep s and c as np.float32 and return np.float32(s + c) (a Python float or"
-                        " float64 result is not float32 arithmetic)."
-                    ),
-                ),
-                section=ACCUMULATES,
-            ),
-        ),
-    ),
-    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", "ch01-summary"),
-    multiple_choice(ASSIGNMENT, "q2", "d", "abcd", VECTORISE),
-    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", ULP),
-)
+# The graded names, their groups, points, descriptions and hints are declared in
+# ex01_floats.toml beside this file; the functions above build each group's cases.
+CHECKS: dict[str, Check] = declared_checks(__name__)

@@ -1,5 +1,9 @@
 """Checks for ex03_logsumexp: ``logsumexp``, ``logaddexp``, ``online_logsumexp``, q1, q2.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex03_logsumexp.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances. log Σ exp(xᵢ) has relative condition number about max|xᵢ| / |result|, so the result
 can be near 0 while the inputs are large; accuracy is judged in absolute terms,
 |error| ≤ 16·u·(max|xᵢ| + log n + 1) with u the unit roundoff of the input's dtype. Any
@@ -13,33 +17,11 @@ import math
 
 import numpy as np
 
-from autograder.checks.common import (
-    case,
-    checks_dict,
-    expect_close,
-    label,
-    multiple_choice,
-    on,
-)
+from autograder.checks.common import case, expect_close, label
+from autograder.checks.declarations import declared_checks
 from autograder.judge import oracle
-from autograder.judge.compare import (
-    ACCURACY,
-    EXCEPTION,
-    INF,
-    MISSING_NAN,
-    NAN,
-    OVERFLOW,
-    SHAPE,
-    UNDERFLOW,
-    WRONG,
-    unit_roundoff,
-)
-from autograder.judge.spec import Check, Group
-
-ASSIGNMENT = "ex03_logsumexp"
-SHIFT = "ch03-shift-identity"
-EDGES = "ch03-edge-cases"
-ONLINE = "ch03-online"
+from autograder.judge.compare import unit_roundoff
+from autograder.judge.spec import Check
 
 
 def lse_tolerance(x: np.ndarray, n_terms: int) -> float:
@@ -218,210 +200,6 @@ def online_edges():
     ]
 
 
-_OVERFLOW_HINT = (
-    "exponentiating large entries directly overflows to inf, and exponentiating very negative "
-    "ones underflows to 0 so log(0) = -inf; subtract the maximum before exponentiating "
-    "(log Σ eˣⁱ = m + log Σ eˣⁱ⁻ᵐ with m = max xᵢ)."
-)
-
-_SUBNORMAL_HINT = (
-    "exp of an entry below about -708 (float64) or -87 (float32) is subnormal and keeps only a "
-    "few significant digits, so the sum loses accuracy without any overflow or exception; always "
-    "subtract the maximum before exponentiating, not only when the plain formula fails."
-)
-
-CHECKS: dict[str, Check] = checks_dict(
-    Check(
-        ASSIGNMENT,
-        "logsumexp",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary float64 vectors, all elements",
-                make_cases=lse_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="the formula log Σ exp(xᵢ) is not computed correctly for ordinary inputs.",
-                ),
-                section=SHIFT,
-            ),
-            Group(
-                name="large",
-                points=3,
-                description="entries of large magnitude, overflow trapped",
-                make_cases=lse_large,
-                hints=on(OVERFLOW, INF, UNDERFLOW, hint=_OVERFLOW_HINT)
-                | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=SHIFT,
-                trap_overflow=True,
-            ),
-            Group(
-                name="axis",
-                points=1,
-                description="2-D input reduced along an axis, with keepdims",
-                make_cases=lse_axis,
-                hints=on(
-                    SHAPE,
-                    WRONG,
-                    hint=(
-                        "reduce along the given axis (take the maximum along that axis, "
-                        "keepdims=True so it broadcasts) and return the shape NumPy's reductions "
-                        "return."
-                    ),
-                ),
-                section=EDGES,
-            ),
-            Group(
-                name="edge",
-                points=2,
-                description="-inf entries, all -inf, +inf, NaN and empty input",
-                make_cases=lse_edges,
-                hints=on(
-                    NAN,
-                    MISSING_NAN,
-                    WRONG,
-                    hint=(
-                        "with m = max xᵢ infinite, xᵢ - m gives nan (-inf - -inf or inf - inf); "
-                        "treat a row whose maximum is ±inf separately (all -inf → -inf; +inf → inf;"
-                        " empty → -inf) and let NaN propagate."
-                    ),
-                ),
-                section=EDGES,
-            ),
-            Group(
-                name="float32",
-                points=2,
-                description="float32 inputs give float32 results",
-                make_cases=lse_float32,
-                hints=on(
-                    OVERFLOW,
-                    INF,
-                    hint=(
-                        "float32 overflows in exp already at about 88.7; shift by the maximum and "
-                        "keep the input's dtype (no float64 constants or np.float64 scalars leaking"
-                        " in)."
-                    ),
-                )
-                | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=SHIFT,
-                trap_overflow=True,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "logaddexp",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary pairs",
-                make_cases=laddexp_basic,
-                hints=on(WRONG, ACCURACY, hint="log(eᵃ + eᵇ) = max(a, b) + log1p(exp(-|a - b|))."),
-                section=SHIFT,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="arguments of large magnitude, overflow trapped",
-                make_cases=laddexp_large,
-                hints=on(OVERFLOW, INF, hint=_OVERFLOW_HINT),
-                section=SHIFT,
-                trap_overflow=True,
-            ),
-            Group(
-                name="infinities",
-                points=1,
-                description="infinite and NaN arguments, as np.logaddexp",
-                make_cases=laddexp_infinities,
-                hints=on(
-                    NAN,
-                    MISSING_NAN,
-                    WRONG,
-                    hint="when a == b == ±inf, a - b is nan: return a itself there "
-                    "(log(0 + 0) = -inf, log(inf + inf) = inf); NaN propagates.",
-                ),
-                section=EDGES,
-            ),
-            Group(
-                name="broadcast",
-                points=1,
-                description="broadcasting shapes and float32",
-                make_cases=laddexp_broadcast,
-                hints=on(
-                    SHAPE,
-                    EXCEPTION,
-                    hint=(
-                        "use NumPy elementwise operations so that a and b broadcast, and keep "
-                        "float32."
-                    ),
-                ),
-                section=EDGES,
-                trap_overflow=True,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "online_logsumexp",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="a few chunks of ordinary values, given as a one-shot iterator",
-                make_cases=online_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "keep a running maximum m and a running sum s of exp(x - m) over one pass; "
-                        "the iterable may be a generator, so do not iterate it twice."
-                    ),
-                ),
-                section=ONLINE,
-            ),
-            Group(
-                name="large",
-                points=3,
-                description="growing maxima and large magnitudes, overflow trapped",
-                make_cases=online_large,
-                hints=on(
-                    OVERFLOW,
-                    INF,
-                    ACCURACY,
-                    hint="when a chunk raises the maximum from m to m', rescale the running sum by "
-                    "exp(m - m') before adding exp(x - m') of the new chunk; exponentiate only "
-                    "shifted values (exp of an entry below about -708 is subnormal and inexact); "
-                    "and read the chunks in one pass, since they may come from a generator.",
-                ),
-                section=ONLINE,
-                trap_overflow=True,
-            ),
-            Group(
-                name="edge",
-                points=2,
-                description="no chunks, empty chunks, -inf, +inf and NaN",
-                make_cases=online_edges,
-                hints=on(
-                    NAN,
-                    MISSING_NAN,
-                    WRONG,
-                    hint=(
-                        "start from m = -inf and s = 0; skip empty chunks; handle a maximum of ±inf"
-                        " without computing -inf - (-inf); the result for no values is -inf."
-                    ),
-                )
-                | on(
-                    ACCURACY,
-                    hint="read the chunks in one pass (they may come from a generator, which a "
-                    "second pass finds empty) and skip empty chunks without changing m or s.",
-                ),
-                section=EDGES,
-            ),
-        ),
-    ),
-    multiple_choice(ASSIGNMENT, "q1", "c", "abcd", SHIFT),
-    multiple_choice(ASSIGNMENT, "q2", "b", "abcd", ONLINE),
-)
+# The graded names, their groups, points, descriptions and hints are declared in
+# ex03_logsumexp.toml beside this file; the functions above build each group's cases.
+CHECKS: dict[str, Check] = declared_checks(__name__)

@@ -1,5 +1,9 @@
 """Checks for ex04_softmax: softmax, log_softmax, the fused losses, the autograd loss, q1–q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex04_softmax.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances (u is the unit roundoff of the input's dtype, M = max |xᵢ| over the finite logits of
 a row, n the row length).
 
@@ -29,15 +33,8 @@ import math
 
 import numpy as np
 
-from autograder.checks.common import (
-    case,
-    checks_dict,
-    expect_close,
-    expect_raises,
-    label,
-    multiple_choice,
-    on,
-)
+from autograder.checks.common import case, expect_close, expect_raises, label
+from autograder.checks.declarations import declared_checks
 from autograder.harness.drivers import ex04_softmax as drivers
 from autograder.judge import compare, oracle
 from autograder.judge.compare import (
@@ -45,29 +42,14 @@ from autograder.judge.compare import (
     DETACHED,
     DTYPE,
     EXCEPTION,
-    INF,
     MISSING_NAN,
-    NAN,
-    NO_RAISE,
-    OVERFLOW,
     SHAPE,
-    WRONG,
-    WRONG_EXCEPTION,
     WRONG_TYPE,
     Problem,
     unit_roundoff,
 )
 from autograder.judge.feedback import shorten
-from autograder.judge.spec import Case, Check, Group, Outcome
-
-ASSIGNMENT = "ex04_softmax"
-SHIFT = "ch04-shift-invariance"
-LOGSOFT = "ch04-log-softmax"
-FUSED = "ch04-cross-entropy"
-BCE = "ch04-bce"
-GRADS = "ch04-gradients"
-PRECISION = "ch04-precision"
-MASKS = "ch03-edge-cases"
+from autograder.judge.spec import Case, Check, Outcome
 
 
 def _row_scale(x: np.ndarray, axis: int) -> np.ndarray:
@@ -126,17 +108,40 @@ def bce_case(logits: np.ndarray, targets: np.ndarray) -> Case:
     return case(label(logits=logits, targets=targets), [logits, targets], verdict)
 
 
+def ordinary_logits(seed: int) -> list[np.ndarray]:
+    """[1, 2, 3], ten logits drawn from N(0, 3²) and a 4 × 5 matrix drawn from N(0, 2²)."""
+    rng = np.random.default_rng(seed)
+    return [
+        np.array([1.0, 2.0, 3.0]),
+        rng.normal(0.0, 3.0, size=10),
+        rng.normal(0.0, 2.0, size=(4, 5)),
+    ]
+
+
+# (shape, axis) of the random logits that test the axis argument.
+AXES = (((4, 4), 0), ((3, 5), 0), ((2, 3, 4), 1), ((3, 4), -1))
+
+
+def masked_logits() -> list[np.ndarray]:
+    """Logits with -inf entries (masks) in some positions, never a whole row."""
+    inf = np.inf
+    return [
+        np.array([0.0, -inf, 1.0]),
+        np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]]),
+    ]
+
+
+def logits_along_axes(seed: int, axes: tuple) -> list[tuple[np.ndarray, int]]:
+    """``(logits, axis)`` for each ``(shape, axis)`` of ``axes``: logits drawn from N(0, 3²)."""
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(0.0, 3.0, size=shape), axis) for shape, axis in axes]
+
+
 # ----------------------------------------------------------------------------- softmax
 
 
 def softmax_basic():
-    rng = np.random.default_rng(401)
-    return [
-        softmax_case(np.array([1.0, 2.0, 3.0])),
-        softmax_case(rng.normal(0.0, 3.0, size=10)),
-        softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
-        softmax_case(np.array([0.5])),
-    ]
+    return [softmax_case(x) for x in [*ordinary_logits(401), np.array([0.5])]]
 
 
 def softmax_large():
@@ -156,21 +161,11 @@ def softmax_large():
 
 
 def softmax_masked():
-    inf = np.inf
-    return [
-        softmax_case(np.array([0.0, -inf, 1.0])),
-        softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
-    ]
+    return [softmax_case(x) for x in masked_logits()]
 
 
 def softmax_axis():
-    rng = np.random.default_rng(403)
-    return [
-        softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
-        softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
-        softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
-        softmax_case(rng.normal(0.0, 3.0, size=(3, 4)), axis=-1),
-    ]
+    return [softmax_case(x, axis=axis) for x, axis in logits_along_axes(403, AXES)]
 
 
 def softmax_float32():
@@ -187,12 +182,7 @@ def softmax_float32():
 
 
 def log_softmax_basic():
-    rng = np.random.default_rng(411)
-    return [
-        log_softmax_case(np.array([1.0, 2.0, 3.0])),
-        log_softmax_case(rng.normal(0.0, 3.0, size=10)),
-        log_softmax_case(rng.normal(0.0, 2.0, size=(4, 5))),
-    ]
+    return [log_softmax_case(x) for x in ordinary_logits(411)]
 
 
 def log_softmax_large():
@@ -208,20 +198,11 @@ def log_softmax_large():
 
 
 def log_softmax_masked():
-    inf = np.inf
-    return [
-        log_softmax_case(np.array([0.0, -inf, 1.0])),
-        log_softmax_case(np.array([[2.0, -inf, -inf], [-inf, 3.0, 1.0], [0.5, -inf, -2.0]])),
-    ]
+    return [log_softmax_case(x) for x in masked_logits()]
 
 
 def log_softmax_axis():
-    rng = np.random.default_rng(413)
-    return [
-        log_softmax_case(rng.normal(0.0, 3.0, size=(4, 4)), axis=0),
-        log_softmax_case(rng.normal(0.0, 3.0, size=(3, 5)), axis=0),
-        log_softmax_case(rng.normal(0.0, 3.0, size=(2, 3, 4)), axis=1),
-    ]
+    return [log_softmax_case(x, axis=axis) for x, axis in logits_along_axes(413, AXES[:3])]
 
 
 def log_softmax_float32():
@@ -438,318 +419,6 @@ def tce_large():
     ]
 
 
-# ----------------------------------------------------------------------------- the checks
-
-_SHIFT_HINT = (
-    "exp of a large logit overflows to inf (inf/inf = nan) and exp of very negative logits "
-    "underflows to 0 (0/0 = nan); softmax is shift invariant, so subtract the row's maximum "
-    "(keepdims=True) before exponentiating."
-)
-_LOG_HINT = (
-    "log(softmax(x)) takes the log of a probability that has underflowed to 0 and returns "
-    "-inf; compute log_softmax as x - logsumexp(x) with the shifted log-sum-exp instead."
-)
-_SUBNORMAL_HINT = (
-    "exp of a logit below about -708 (float64) or -87 (float32) is subnormal and keeps only a few "
-    "significant digits, so the result loses accuracy without any overflow or exception; always "
-    "subtract the row's maximum before exponentiating, not only when the plain formula fails."
-)
-_AXIS_HINT = (
-    "take the maximum and the sum along the axis you were given, with keepdims=True so they "
-    "broadcast against the slices; a square matrix hides the wrong axis by broadcasting silently."
-)
-_MASK_HINT = (
-    "a -inf logit is a mask: exp(-inf - m) = 0 is its probability and its log-probability is "
-    "-inf; shift by the maximum over the row (which is finite here), not by something that "
-    "includes -inf, and do not replace -inf by a large negative number."
-)
-_DTYPE_HINT = (
-    "float32 logits must give a float32 result, and float32 overflows in exp already near 88.7; "
-    "shift by the maximum and avoid float64 constants or np.float64 scalars leaking in."
-)
-
-CHECKS: dict[str, Check] = checks_dict(
-    Check(
-        ASSIGNMENT,
-        "softmax",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary logits, last axis",
-                make_cases=softmax_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along the last axis by default.",
-                ),
-                section=SHIFT,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="logits of large magnitude (±1000, 1e4), overflow trapped",
-                make_cases=softmax_large,
-                hints=on(OVERFLOW, INF, NAN, hint=_SHIFT_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=SHIFT,
-                trap_overflow=True,
-            ),
-            Group(
-                name="masked",
-                points=1,
-                description="-inf entries (masks) get probability exactly 0",
-                make_cases=softmax_masked,
-                hints=on(NAN, WRONG, hint=_MASK_HINT),
-                section=MASKS,
-                trap_overflow=True,
-            ),
-            Group(
-                name="axis",
-                points=1,
-                description="the axis argument on 2-D and 3-D input",
-                make_cases=softmax_axis,
-                hints=on(SHAPE, WRONG, ACCURACY, hint=_AXIS_HINT),
-                section=SHIFT,
-            ),
-            Group(
-                name="float32",
-                points=2,
-                description="float32 logits give float32 probabilities, overflow trapped",
-                make_cases=softmax_float32,
-                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=SHIFT,
-                trap_overflow=True,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "log_softmax",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary logits, last axis",
-                make_cases=log_softmax_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="log_softmax(x)ᵢ = xᵢ - log Σⱼ exp(xⱼ) along the last axis by default.",
-                ),
-                section=LOGSOFT,
-            ),
-            Group(
-                name="large",
-                points=3,
-                description=(
-                    "large logits and far-apart logits such as [0, -1000], overflow trapped"
-                ),
-                make_cases=log_softmax_large,
-                hints=on(INF, hint=_LOG_HINT)
-                | on(OVERFLOW, NAN, hint=_SHIFT_HINT)
-                | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=LOGSOFT,
-                trap_overflow=True,
-            ),
-            Group(
-                name="masked",
-                points=1,
-                description="-inf entries (masks) get log-probability -inf",
-                make_cases=log_softmax_masked,
-                hints=on(NAN, WRONG, hint=_MASK_HINT),
-                section=MASKS,
-                trap_overflow=True,
-            ),
-            Group(
-                name="axis",
-                points=1,
-                description="the axis argument on 2-D and 3-D input",
-                make_cases=log_softmax_axis,
-                hints=on(SHAPE, WRONG, ACCURACY, hint=_AXIS_HINT),
-                section=LOGSOFT,
-            ),
-            Group(
-                name="float32",
-                points=2,
-                description="float32 logits give float32 results, overflow trapped",
-                make_cases=log_softmax_float32,
-                hints=on(OVERFLOW, INF, NAN, hint=_DTYPE_HINT) | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=LOGSOFT,
-                trap_overflow=True,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "cross_entropy",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary logits and integer targets",
-                make_cases=ce_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="the loss is the mean over rows of logsumexp(row) - row[target].",
-                ),
-                section=FUSED,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="logits up to ±1e4, overflow trapped",
-                make_cases=ce_large,
-                hints=on(
-                    OVERFLOW,
-                    INF,
-                    NAN,
-                    ACCURACY,
-                    hint=(
-                        "never form probabilities: log(softmax(x)) underflows to log(0) = -inf and "
-                        "exp of a large logit overflows; compute logsumexp(row) - row[target] with "
-                        "the shifted log-sum-exp."
-                    ),
-                )
-                | on(ACCURACY, hint=_SUBNORMAL_HINT),
-                section=FUSED,
-                trap_overflow=True,
-            ),
-            Group(
-                name="errors",
-                points=1,
-                description="targets out of range or a mismatched number of rows",
-                make_cases=ce_errors,
-                hints=on(
-                    NO_RAISE,
-                    WRONG_EXCEPTION,
-                    hint="check that targets has one entry per row and that every target is in "
-                    "[0, C) before indexing: NumPy reads index -1 as the last class without "
-                    "complaint. Raise ValueError saying what is wrong.",
-                )
-                | on(
-                    MISSING_NAN,
-                    hint="the mean of no losses is undefined: for N = 0 return nan, as "
-                    "F.cross_entropy does (test N == 0 first: np.mean of an empty array warns), "
-                    "or raise ValueError; a sum divided by max(N, 1) gives 0.0 instead.",
-                ),
-                section=FUSED,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "bce_with_logits",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary logits, hard and soft targets",
-                make_cases=bce_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="the loss is the mean of -[y·log σ(x) + (1 - y)·log(1 - σ(x))].",
-                ),
-                section=BCE,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="|logits| from 30 to 1e4, overflow trapped",
-                make_cases=bce_large,
-                hints=on(
-                    OVERFLOW,
-                    INF,
-                    NAN,
-                    ACCURACY,
-                    hint="σ(x) rounds to exactly 1 or 0 for large |x|, so log(1 - σ(x)) = log(0) = "
-                    "-inf, and exp(-x) overflows for very negative x; use the stable form "
-                    "max(x, 0) - x·y + log1p(exp(-|x|)).",
-                ),
-                section=BCE,
-                trap_overflow=True,
-            ),
-            Group(
-                name="errors",
-                points=1,
-                description="logits and targets of different shapes",
-                make_cases=bce_errors,
-                hints=on(
-                    NO_RAISE,
-                    WRONG_EXCEPTION,
-                    hint=(
-                        "check that logits and targets have the same shape (as PyTorch does) "
-                        "instead of letting them broadcast; raise ValueError saying what is wrong."
-                    ),
-                ),
-                section=BCE,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "torch_cross_entropy",
-        (
-            Group(
-                name="value",
-                points=2,
-                description="the loss value on ordinary float32/float64 logits",
-                make_cases=tce_value,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "the loss is the mean over rows of logsumexp(row) - row[target]; pick each "
-                        "row's target with gather or advanced indexing."
-                    ),
-                )
-                | on(
-                    DTYPE,
-                    hint="compute in the logits' own dtype: .float(), float32 constants or a "
-                    "float32 copy turn float64 logits into float32 and keep only about 7 digits.",
-                ),
-                section=FUSED,
-            ),
-            Group(
-                name="gradient",
-                points=2,
-                description=(
-                    "a 0-d tensor of the logits' dtype, on the autograd graph, with the right "
-                    "gradient"
-                ),
-                make_cases=tce_gradient,
-                hints=on(
-                    WRONG,
-                    WRONG_TYPE,
-                    hint=(
-                        "build the loss only from torch operations on the logits tensor (no "
-                        ".numpy(), .item(), float() or .detach() on the way), keep its dtype, and "
-                        "reduce to a 0-d tensor with .mean()."
-                    ),
-                ),
-                section=GRADS,
-            ),
-            Group(
-                name="large",
-                points=2,
-                description="float32 logits up to ±1e4: finite value and gradient",
-                make_cases=tce_large,
-                hints=on(
-                    NAN,
-                    INF,
-                    hint=(
-                        "log(softmax(x)) gives log(0) = -inf for an underflowed probability, and "
-                        "its backward pass multiplies 1/0 by 0, giving NaN gradients; use x - "
-                        "torch.logsumexp(x, dim=1, keepdim=True) (or subtract the maximum "
-                        "yourself)."
-                    ),
-                ),
-                section=GRADS,
-            ),
-        ),
-    ),
-    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", LOGSOFT),
-    multiple_choice(ASSIGNMENT, "q2", "d", "abcd", FUSED),
-    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", PRECISION),
-)
+# The graded names, their groups, points, descriptions and hints are declared in
+# ex04_softmax.toml beside this file; the functions above build each group's cases.
+CHECKS: dict[str, Check] = declared_checks(__name__)

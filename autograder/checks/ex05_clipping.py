@@ -1,6 +1,10 @@
 """Checks for ex05_clipping: ``clip_by_value``, ``clip_by_global_norm``, ``sgd_with_clipping``,
 q1, q2, q3.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex05_clipping.toml``, read by :mod:`autograder.checks.declarations`; this module
+builds the cases each group names.
+
 Tolerances.
 
 * ``clip_by_value`` is an exact operation (a clamp moves no bits it keeps), so the result must
@@ -29,19 +33,16 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import checks_dict, label, multiple_choice, on
+from autograder.checks.common import label
+from autograder.checks.declarations import declared_checks
 from autograder.harness.drivers import ex05_clipping as drivers
 from autograder.judge import compare, oracle
 from autograder.judge.compare import (
     ACCURACY,
     DTYPE,
-    INF,
-    MISSING_NAN,
     MUTATION,
-    NO_RAISE,
     OVERFLOW,
     SHAPE,
-    UNDERFLOW,
     WRONG,
     WRONG_EXCEPTION,
     WRONG_FACTOR,
@@ -51,14 +52,7 @@ from autograder.judge.compare import (
     Problem,
 )
 from autograder.judge.feedback import exact, shorten
-from autograder.judge.spec import Case, Check, Group, Outcome
-
-ASSIGNMENT = "ex05_clipping"
-CLIP_MATH = "ch05-clipping-math"
-GLOBAL = "ch05-global-norm"
-STABLE = "ch05-stable-norm"
-SPIKES = "ch05-spike-study"
-MONITOR = "ch05-monitoring"
+from autograder.judge.spec import Case, Check, Outcome
 
 PATH_RTOL = 1e-8
 
@@ -314,16 +308,20 @@ def _overflowed_norm(outcome: Outcome, fact: str) -> Problem:
     )
 
 
-def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
+def _floating_point_error(outcome: Outcome, why: str) -> str | None:
+    """The call must raise FloatingPointError; a call that returned is told ``why``."""
     problem = compare.raised(outcome, "FloatingPointError")
     if problem and outcome["status"] == "returned":
-        return compare.within(
-            "",
-            problem,
-            "; a gradient containing inf or NaN (or a norm beyond the float range) "
-            "cannot be rescued by rescaling",
-        )
+        return compare.within("", problem, f"; {why}")
     return problem
+
+
+def _raises_floating_point_error(case: Case, outcome: Outcome) -> str | None:
+    return _floating_point_error(
+        outcome,
+        "a gradient containing inf or NaN (or a norm beyond the float range) cannot be rescued "
+        "by rescaling",
+    )
 
 
 def norm_basic():
@@ -489,13 +487,10 @@ def _raises_naming_step(step: int):
     named = re.compile(rf"(?<![\d.]){step}(?![\d])")
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        problem = compare.raised(outcome, "FloatingPointError")
-        if problem and outcome["status"] == "returned":
-            return compare.within(
-                "",
-                problem,
-                f"; the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
-            )
+        problem = _floating_point_error(
+            outcome,
+            f"the gradient at step {step} contains inf or NaN, which clipping cannot rescue",
+        )
         if problem:
             return problem
         if not named.search(outcome.get("message", "")):
@@ -732,250 +727,6 @@ def sgd_hard():
     ]
 
 
-_NORM_HINT = (
-    "√(Σ gᵢ²) squares every entry first: (1e200)² overflows to inf (and then max_norm / inf "
-    "= 0 silently zeroes the gradient), (1e-200)² underflows to 0, and in float32 the same "
-    "happens already at 1e20 and 1e-23. Scale by the largest magnitude m first: "
-    "‖g‖ = m·√(Σ (gᵢ/m)²)."
-)
-
-_FACTOR_HINTS = on(
-    WRONG_FACTOR,
-    hint="every array is multiplied by one factor, min(1, max_norm / (norm + eps)): eps is added "
-    "to the norm (before clipping) in the denominator, the factor is clamped at 1, and it is the "
-    "eps argument, not a constant.",
-) | on(
-    WRONG_QUANTITY,
-    hint="return the global norm measured before clipping (what clip_grad_norm_ returns), not the "
-    "norm of the clipped arrays.",
-)
-
-CHECKS: dict[str, Check] = checks_dict(
-    Check(
-        ASSIGNMENT,
-        "clip_by_value",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary gradients of several shapes",
-                make_cases=value_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="clamp every component independently to [-clip_value, clip_value] "
-                    "(np.clip, or np.minimum(np.maximum(g, -c), c)) and return one array per "
-                    "input array, in the same order and shape.",
-                ),
-                section=CLIP_MATH,
-            ),
-            Group(
-                name="edges",
-                points=1,
-                description="±inf, NaN, empty list and empty or 0-d arrays",
-                make_cases=value_edges,
-                hints=on(
-                    MISSING_NAN,
-                    WRONG,
-                    hint=(
-                        "±inf clamps to ±clip_value, NaN stays NaN (clipping must not hide a NaN: "
-                        "it means the gradient is already broken), and empty inputs give empty "
-                        "outputs."
-                    ),
-                ),
-                section=CLIP_MATH,
-            ),
-            Group(
-                name="dtype",
-                points=1,
-                description="float32 and float16 gradients keep their dtype",
-                make_cases=value_dtype,
-                hints=on(
-                    DTYPE,
-                    hint=(
-                        "do not convert the gradients to float64; clip each array in its own dtype."
-                    ),
-                ),
-                section=CLIP_MATH,
-            ),
-            Group(
-                name="copies",
-                points=1,
-                description="new arrays, inputs unchanged, also when nothing needs clipping",
-                make_cases=value_copies,
-                hints=on(
-                    MUTATION,
-                    WRONG,
-                    hint=(
-                        "return new arrays (np.clip without out=, or g.copy()); never hand back the"
-                        " caller's array or change it in place."
-                    ),
-                ),
-                section=CLIP_MATH,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "clip_by_global_norm",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="one gradient array, norms above and below max_norm",
-                make_cases=norm_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "compute the L2 norm over all entries, multiply by min(1, max_norm / (norm "
-                        "+ eps)) and return (clipped arrays, norm before clipping)."
-                    ),
-                )
-                | _FACTOR_HINTS,
-                section=CLIP_MATH,
-            ),
-            Group(
-                name="global",
-                points=1,
-                description="several arrays share one global norm",
-                make_cases=norm_global,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "the norm that matters is the global one, √(Σₚ ‖g⁽ᵖ⁾‖²) over all arrays, "
-                        "and every array is multiplied by the same factor; clipping each array by "
-                        "its own norm changes the direction of the update."
-                    ),
-                )
-                | _FACTOR_HINTS,
-                section=GLOBAL,
-            ),
-            Group(
-                name="eps",
-                points=1,
-                description="the ε of clip_grad_norm_: factor max_norm / (norm + eps)",
-                make_cases=norm_eps,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "torch.nn.utils.clip_grad_norm_ divides by norm + eps (default 1e-6) and "
-                        "clamps the factor to 1; use the eps argument rather than a hard-coded "
-                        "constant, and note that an all-zero gradient has norm 0 and stays "
-                        "unchanged."
-                    ),
-                )
-                | _FACTOR_HINTS,
-                section=GLOBAL,
-            ),
-            Group(
-                name="hard",
-                points=3,
-                description=(
-                    "entries whose squares overflow or underflow (1e200, 1e-200, float32 1e20)"
-                ),
-                make_cases=norm_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT) | _FACTOR_HINTS,
-                section=STABLE,
-            ),
-            Group(
-                name="nonfinite",
-                points=1,
-                description="inf or NaN gradients raise FloatingPointError",
-                make_cases=norm_nonfinite,
-                hints=on(
-                    NO_RAISE,
-                    WRONG_EXCEPTION,
-                    hint=(
-                        "a non-finite norm means the gradient is already broken and clipping cannot"
-                        " repair it: raise FloatingPointError (as clip_grad_norm_ does with "
-                        "error_if_nonfinite=True) instead of returning zeroed or NaN arrays."
-                    ),
-                )
-                | _FACTOR_HINTS,
-                section=MONITOR,
-            ),
-            Group(
-                name="dtype",
-                points=1,
-                description=(
-                    "float32/float16 gradients keep their dtype; new arrays, inputs unchanged"
-                ),
-                make_cases=norm_dtype,
-                hints=on(
-                    DTYPE,
-                    MUTATION,
-                    hint=(
-                        "return new arrays in each gradient's own dtype (compute the norm in "
-                        "float64 if you like, but cast the clipped arrays back), also when no "
-                        "clipping is needed."
-                    ),
-                )
-                | _FACTOR_HINTS,
-                section=GLOBAL,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "sgd_with_clipping",
-        (
-            Group(
-                name="plain",
-                points=2,
-                description="no max_norm: plain gradient descent, its path and its gradient norms",
-                make_cases=sgd_plain,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    WRONG_TYPE,
-                    hint=(
-                        "θ ← θ - lr·g with g = grad_fn(θ, step) for step = 0, …, n_steps - 1; path "
-                        "holds n_steps + 1 iterates starting with theta0, grad_norms the n_steps "
-                        "norms and clipped is empty without max_norm; a gradient containing inf or "
-                        "NaN is applied like any other (its norm logged as inf or NaN) or raises "
-                        "FloatingPointError, never skipped silently."
-                    ),
-                ),
-                section=SPIKES,
-            ),
-            Group(
-                name="clipping",
-                points=3,
-                description="gradient spikes clipped by global norm",
-                make_cases=sgd_clipping,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "clip every gradient by its norm, g·min(1, max_norm / (‖g‖ + 1e-6)), before"
-                        " the update; record the norm before clipping and the index of every step "
-                        "at which the factor was below 1."
-                    ),
-                ),
-                section=MONITOR,
-            ),
-            Group(
-                name="hard",
-                points=3,
-                description="spikes of 1e200 and gradients of 1e-200",
-                make_cases=sgd_hard,
-                hints=on(INF, UNDERFLOW, OVERFLOW, hint=_NORM_HINT)
-                | on(
-                    NO_RAISE,
-                    WRONG_EXCEPTION,
-                    hint="with max_norm given, a gradient containing inf or NaN has norm inf or "
-                    "NaN and cannot be clipped (max_norm / inf = 0 and 0·inf = NaN): raise "
-                    'FloatingPointError with a message naming the step, e.g. f"gradient at step '
-                    '{step} is not finite".',
-                ),
-                section=STABLE,
-            ),
-        ),
-    ),
-    multiple_choice(ASSIGNMENT, "q1", "b", "abcd", MONITOR),
-    multiple_choice(ASSIGNMENT, "q2", "c", "abcd", CLIP_MATH),
-    multiple_choice(ASSIGNMENT, "q3", "a", "abcd", STABLE),
-)
+# The graded names, their groups, points, descriptions and hints are declared in
+# ex05_clipping.toml beside this file; the functions above build each group's cases.
+CHECKS: dict[str, Check] = declared_checks(__name__)

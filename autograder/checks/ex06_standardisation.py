@@ -1,6 +1,10 @@
 """Checks for ex06_standardisation: ``fit_standardiser``, ``standardise``, ``welford``,
 ``fit_linear_regression_gd``, q1, q2.
 
+The graded groups (points, descriptions, hints, sections) and the multiple-choice questions are
+declared in ``ex06_standardisation.toml``, read by :mod:`autograder.checks.declarations`; this
+module builds the cases each group names.
+
 Tolerances (u is the unit roundoff of the data's dtype, n the number of values, μ and σ the
 exact mean and population standard deviation, all from exact rational arithmetic).
 
@@ -29,30 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks.common import case, checks_dict, expect_raises, label, multiple_choice, on
+from autograder.checks.common import case, expect_raises, label
+from autograder.checks.declarations import declared_checks
 from autograder.judge import compare, oracle
-from autograder.judge.compare import (
-    ACCURACY,
-    DTYPE,
-    EXCEPTION,
-    INF,
-    MISSING_NAN,
-    NAN,
-    NO_RAISE,
-    WRONG,
-    WRONG_EXCEPTION,
-    Problem,
-    unit_roundoff,
-)
+from autograder.judge.compare import WRONG, Problem, unit_roundoff
 from autograder.judge.feedback import exact, shorten
-from autograder.judge.spec import Case, Check, Group, Outcome
+from autograder.judge.spec import Case, Check, Outcome
 
-ASSIGNMENT = "ex06_standardisation"
-STANDARDISE = "ch06-fit-on-train"
-CONSTANT = "ch06-constant-features"
-VARIANCE = "ch06-variance"
-NAN_MODEL = "ch06-nan-linear-model"
-CONDITIONING = "ch06-condition-number"
 GD_TOL = 1e-7
 
 
@@ -383,261 +370,6 @@ def gd_units():
     return [gd_case(X, y)]
 
 
-CHECKS: dict[str, Check] = checks_dict(
-    Check(
-        ASSIGNMENT,
-        "fit_standardiser",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="ordinary columns, float64 and float32",
-                make_cases=fit_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "return the per-column mean and the population standard deviation (ddof=0, "
-                        "divide by n) as two 1-D arrays in X's dtype."
-                    ),
-                ),
-                section=STANDARDISE,
-            ),
-            Group(
-                name="offset",
-                points=3,
-                description="columns with a large offset (1e9 + small values)",
-                make_cases=fit_offset,
-                hints=on(
-                    ACCURACY,
-                    NAN,
-                    hint=(
-                        "the textbook E[x²] - E[x]² subtracts two numbers near 1e18 whose "
-                        "difference is about 1: catastrophic cancellation leaves only rounding "
-                        "error (it can even go negative, and its square root is NaN). Subtract the "
-                        "mean first (two-pass, mean((x - mean)²)) or use Welford's update."
-                    ),
-                ),
-                section=VARIANCE,
-            ),
-            Group(
-                name="constant",
-                points=1,
-                description="exactly constant columns and a single row get scale 1.0",
-                make_cases=fit_constant,
-                hints={
-                    WRONG: (
-                        "a constant column has standard deviation 0 and (x - μ)/0 is 0/0 = NaN, "
-                        "so it gets scale 1.0. Test the column itself, (X == X[0]).all(axis=0), "
-                        "not std == 0: the computed mean of a column of 0.1s is not exactly 0.1, "
-                        "so its computed standard deviation is a tiny nonzero number."
-                    ),
-                    NAN: (
-                        "a NaN scale: with a single row the sample standard deviation (ddof=1) "
-                        "divides by n - 1 = 0; the contract's scale is the population standard "
-                        "deviation (ddof=0), and a constant column gets 1.0."
-                    ),
-                    ACCURACY: (
-                        "the scale is off: it is the population standard deviation (ddof=0, "
-                        "divide by n), computed from deviations from the mean, and only an "
-                        "exactly constant column gets 1.0. A threshold such as std < 1e-6 also "
-                        "replaces the real, tiny deviation of a nearly constant column by 1.0; "
-                        "test the column itself, (X == X[0]).all(axis=0)."
-                    ),
-                },
-                section=CONSTANT,
-            ),
-            Group(
-                name="errors",
-                points=1,
-                description="NaN or a non-2-D input raises ValueError",
-                make_cases=fit_errors,
-                hints=on(
-                    NO_RAISE,
-                    WRONG_EXCEPTION,
-                    hint=(
-                        "check X.ndim == 2 and np.isnan(X).any() first and raise ValueError with a "
-                        "message that says what is wrong; a NaN would otherwise silently poison "
-                        "every standardised value of its column."
-                    ),
-                ),
-                section=STANDARDISE,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "standardise",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="training and new data with a given mean and scale",
-                make_cases=standardise_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "compute (X - mean) / scale column by column with broadcasting, using the "
-                        "mean and scale you are given (fitted on the training data), never "
-                        "refitting."
-                    ),
-                ),
-                section=STANDARDISE,
-            ),
-            Group(
-                name="offset",
-                points=2,
-                description="data with a large offset",
-                make_cases=standardise_offset,
-                hints=on(
-                    ACCURACY,
-                    hint=(
-                        "subtract the mean before dividing: X/scale - mean/scale subtracts two "
-                        "large, rounded numbers and cancels catastrophically."
-                    ),
-                ),
-                section=VARIANCE,
-            ),
-            Group(
-                name="dtype",
-                points=1,
-                description="float32 data stays float32",
-                make_cases=standardise_dtype,
-                hints=on(
-                    DTYPE,
-                    hint="keep X's dtype; do not convert to float64 (or cast the result back).",
-                ),
-                section=STANDARDISE,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "welford",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="a few batches of ordinary values, given as a one-shot generator",
-                make_cases=welford_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "keep a running count, mean and sum of squared deviations and merge each "
-                        "batch into them; the batches may come from a generator, so iterate only "
-                        "once."
-                    ),
-                )
-                | {
-                    DTYPE: (
-                        "welford returns float64 statistics whatever the batches' dtype (an "
-                        "exception to the dtype rule): accumulate the count, mean and sum of "
-                        "squared deviations as Python floats or np.float64."
-                    )
-                },
-                section=VARIANCE,
-            ),
-            Group(
-                name="offset",
-                points=3,
-                description="batches with a large offset (1e9 + N(0, 1))",
-                make_cases=welford_offset,
-                hints=on(
-                    ACCURACY,
-                    hint=(
-                        "a running Σx and Σx² cancel catastrophically for data with a large offset;"
-                        " merge batch statistics with δ = mean_b - mean_a: mean = mean_a + δ·n_b/n "
-                        "and M2 = M2_a + M2_b + δ²·n_a·n_b/n."
-                    ),
-                ),
-                section=VARIANCE,
-            ),
-            Group(
-                name="edges",
-                points=1,
-                description="no values, empty batches and a single value",
-                make_cases=welford_edges,
-                hints=on(
-                    NAN,
-                    WRONG,
-                    EXCEPTION,
-                    hint=(
-                        "skip empty batches; with no values at all return (0, nan, nan) rather than"
-                        " dividing by zero; a single value has variance 0."
-                    ),
-                )
-                | on(
-                    MISSING_NAN,
-                    hint="with no values at all the mean and the variance are undefined: return "
-                    "(0, nan, nan), not 0.0 (a number that looks like a real mean of 0).",
-                ),
-                section=VARIANCE,
-            ),
-        ),
-    ),
-    Check(
-        ASSIGNMENT,
-        "fit_linear_regression_gd",
-        (
-            Group(
-                name="basic",
-                points=2,
-                description="features already centred and scaled",
-                make_cases=gd_basic,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint=(
-                        "run full-batch gradient descent on the mean squared error from w = 0, b = "
-                        "0 for n_steps steps of size lr."
-                    ),
-                )
-                | {
-                    DTYPE: (
-                        "fit_linear_regression_gd returns float64 weights whatever X's dtype (an "
-                        "exception to the dtype rule): convert X and y with np.asarray(..., "
-                        "dtype=np.float64) before fitting."
-                    )
-                },
-                section=NAN_MODEL,
-            ),
-            Group(
-                name="scales",
-                points=3,
-                description="features on wildly different scales (salary, age, rate)",
-                make_cases=gd_scales,
-                hints=on(
-                    NAN,
-                    INF,
-                    ACCURACY,
-                    hint=(
-                        "on raw features the loss surface is an elongated valley (condition number "
-                        "in the billions): a learning rate small enough for the salary column makes"
-                        " no progress on the rate column, and lr = 0.1 diverges to inf and NaN. "
-                        "Standardise the features, run gradient descent there, then map back: w = "
-                        "w_s / scale, b = b_s - mean @ w."
-                    ),
-                ),
-                section=NAN_MODEL,
-            ),
-            Group(
-                name="units",
-                points=1,
-                description="features with offsets: the intercept in the original units",
-                make_cases=gd_units,
-                hints=on(
-                    WRONG,
-                    ACCURACY,
-                    hint="predictions X @ w + b must be in the original units: after fitting on "
-                    "standardised features, w = w_s / scale and the intercept absorbs the means, "
-                    "b = b_s - mean @ w.",
-                ),
-                section=CONDITIONING,
-            ),
-        ),
-    ),
-    multiple_choice(ASSIGNMENT, "q1", "d", "abcd", VARIANCE),
-    multiple_choice(ASSIGNMENT, "q2", "a", "abcd", CONDITIONING),
-)
+# The graded names, their groups, points, descriptions and hints are declared in
+# ex06_standardisation.toml beside this file; the functions above build each group's cases.
+CHECKS: dict[str, Check] = declared_checks(__name__)

@@ -45,6 +45,9 @@ GRADING_CODE = (
     PACKAGE / "grader",
     PACKAGE.parent / "solutions",
 )
+# The files of those folders that decide grades: code, and the checks' declarations (points,
+# hints, sections, in ``checks/<assignment>.toml``).
+GRADING_FILES = ("*.py", "*.toml")
 
 
 class SpecError(ValueError):
@@ -245,11 +248,12 @@ def imported_modules(sources: list[str], harnesses: list[str] = ()) -> tuple[str
 
 
 def fingerprint(source_notebook: bytes) -> str:
-    """A hash of the source notebook and of the code that decides grades (every Python file
-    under the folders of :data:`GRADING_CODE`, by path and content)."""
+    """A hash of the source notebook and of the code and data that decide grades (every file
+    matching :data:`GRADING_FILES` under the folders of :data:`GRADING_CODE`, by path and
+    content)."""
     digest = hashlib.sha256(source_notebook)
     for folder in GRADING_CODE:
-        for path in sorted(folder.rglob("*.py")):
+        for path in sorted(path for pattern in GRADING_FILES for path in folder.rglob(pattern)):
             digest.update(path.relative_to(PACKAGE.parent).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()

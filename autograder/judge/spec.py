@@ -56,12 +56,15 @@ class Case:
 class Group:
     """A graded group of cases: all of them must pass for the group's points.
 
-    Declared with keyword arguments, next to its cases:
+    An assignment's groups are declared as data in ``autograder/checks/<assignment>.toml``, one
+    table per group, and built by :mod:`autograder.checks.declarations`; only the function that
+    builds the cases is code, in the assignment's module beside the file:
 
     ``name``, ``points``, ``description``
         How the group is listed ("large", 3, "inputs of large magnitude, overflow trapped").
     ``make_cases``
-        Builds the cases; called once, lazily, so importing the checks stays cheap.
+        Builds the cases (the function the table's ``cases`` names); called once, lazily, so
+        importing the checks stays cheap.
     ``hints``
         The likely cause of a failure, in the chapter's words, per diagnosis
         (:data:`autograder.judge.compare.DIAGNOSES`: ``"overflow"``, ``"accuracy"``,
