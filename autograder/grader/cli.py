@@ -37,26 +37,32 @@ def _positive(kind):
     return parse
 
 
+TIMEOUT_HELP = (
+    "seconds each notebook cell may run (default %(default)g); each run of a submission is "
+    "stopped after 2·S + 30 s, and its runs together (restarts after a crash included) after "
+    "4·(2·S + 30) s"
+)
+MEMORY_HELP = (
+    "memory budget of a submission in MiB (default %(default)d): all of its processes together "
+    "(resident memory, measured several times a second; each process also has this "
+    f"address-space limit), plus {Limits.tmp_mb} MiB for its private /tmp; a run that holds "
+    "more is stopped and says so"
+)
+
+
+def _add_limit(
+    parser: argparse.ArgumentParser, flag: str, field: str, metavar: str, text: str
+) -> None:
+    """An option that sets the :class:`Limits` field ``field``: a positive number of the
+    field's type, by default the field's default."""
+    default = getattr(Limits, field)
+    kind = type(default)
+    parser.add_argument(flag, type=_positive(kind), default=default, metavar=metavar, help=text)
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--timeout",
-        type=_positive(float),
-        default=Limits.timeout,
-        metavar="S",
-        help="seconds each notebook cell may run (default %(default)g); each run of a "
-        "submission is stopped after 2·S + 30 s, and its runs together (restarts after a "
-        "crash included) after 4·(2·S + 30) s",
-    )
-    parser.add_argument(
-        "--memory",
-        type=_positive(int),
-        default=Limits.memory_mb,
-        metavar="MB",
-        help="memory budget of a submission in MiB (default %(default)d): all of its processes "
-        "together (resident memory, measured several times a second; each process also has "
-        f"this address-space limit), plus {Limits.tmp_mb} MiB for its private /tmp; a run "
-        "that holds more is stopped and says so",
-    )
+    _add_limit(parser, "--timeout", "timeout", "S", TIMEOUT_HELP)
+    _add_limit(parser, "--memory", "memory_mb", "MB", MEMORY_HELP)
     parser.add_argument(
         "--course-root",
         type=Path,
