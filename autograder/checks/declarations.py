@@ -107,12 +107,14 @@ def load_checks(
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
-        twice = str(error).startswith("Cannot")  # tomllib: "Cannot declare ('q1',) twice", …
-        advice = (
-            "; a graded name is declared once, as [[name]] groups or as one [name] question"
-            if twice
-            else ""
-        )
+        if str(error).startswith("Cannot declare"):  # tomllib: "Cannot declare ('q1',) twice"
+            advice = (
+                "; a graded name is declared once, as [[name]] groups or as one [name] question"
+            )
+        elif str(error).startswith("Cannot overwrite"):  # a key given twice in one table
+            advice = "; a key is given twice in one table: keep one"
+        else:
+            advice = ""
         raise DeclarationError(f"{path}: not valid TOML: {error}{advice}") from None
     reader = _Reader(Path(path), assignment, builders, data.pop(HINTS, {}))
     checks = {name: reader.check(name, value) for name, value in data.items()}

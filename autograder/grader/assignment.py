@@ -202,8 +202,10 @@ def load_spec(course_root: Path, assignment: str) -> AssignmentSpec:
             raise SpecError(f"test cell {grade_id!r}: {error}") from None
         if group.points != points:
             raise SpecError(
-                f"test cell {grade_id!r} is worth {points:g} points but group {group_name!r} of "
-                f"{name} is worth {group.points:g}"
+                f"test cell {grade_id!r} of {path} is worth {points:g} point(s) but group "
+                f"{group_name!r} of {name} is worth {group.points:g} in "
+                f"autograder/checks/{assignment}.toml; make them agree (the cell's nbgrader "
+                "points and the notebook's Points table, or the group's points)"
             )
         tests.append(TestCell(grade_id, points, name, variable, group_name))
     if not tests:

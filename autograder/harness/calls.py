@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from autograder.harness.numerics import library_defaults
 from autograder.harness.outcome import (
     BAD_RETURN,
     OVERFLOW,
@@ -40,6 +41,16 @@ from autograder.harness.outcome import (
 Harness = Callable[..., Outcome]
 MAX_CAPTURED_CHARS = 2000
 DRIVERS = "autograder.harness.drivers."
+
+
+def drive(
+    harness: Harness, obj: Any, payload: dict[str, Any], *, trap_overflow: bool, time_limit: float
+) -> Outcome:
+    """Run ``harness`` on the student's object in the libraries' default numerical environment
+    (:func:`autograder.harness.numerics.library_defaults`): what the notebook set process-wide
+    (``np.seterr``, ``torch.set_grad_enabled``, …) changes neither the run nor its outcome."""
+    with library_defaults():
+        return harness(obj, payload, trap_overflow=trap_overflow, time_limit=time_limit)
 
 
 def harness_name(harness: Harness) -> str:

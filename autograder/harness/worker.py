@@ -102,7 +102,7 @@ def run_cell(shell, number: int, source: str, cell_timeout: float) -> None:
 def run_request(namespace: dict, index: int, request: dict) -> None:
     """Drive the student's object with one harness request and send the outcome."""
     from autograder.harness import wire
-    from autograder.harness.calls import resolve
+    from autograder.harness.calls import drive, resolve
     from autograder.harness.outcome import raised
 
     send({"event": "call", "request": index})
@@ -111,8 +111,8 @@ def run_request(namespace: dict, index: int, request: dict) -> None:
         outcome = raised("NameError", f"name {variable!r} is not defined")
     else:
         try:
-            harness = resolve(request["harness"])
-            outcome = harness(
+            outcome = drive(
+                resolve(request["harness"]),
                 namespace[variable],
                 wire.loads(request["payload"]),
                 trap_overflow=request["trap_overflow"],

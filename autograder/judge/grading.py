@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
-from autograder.harness.calls import quiet
+from autograder.harness.calls import drive, quiet
+from autograder.harness.numerics import library_defaults
 from autograder.judge import sections
 from autograder.judge.compare import Problem, kind_of
 from autograder.judge.feedback import conduct_note, failure_message, hint_for
@@ -63,21 +62,26 @@ def result_lines(title: str, points: float, passed: bool, feedback: str) -> list
 
 def run_harness(case: Case, group: Group, obj: Any) -> Outcome:
     """Run the case's harness on the student's object (the untrusted half)."""
-    return case.harness(
-        obj, case.payload, trap_overflow=group.trap_overflow, time_limit=group.time_limit
+    return drive(
+        case.harness,
+        obj,
+        case.payload,
+        trap_overflow=group.trap_overflow,
+        time_limit=group.time_limit,
     )
 
 
 def judge(case: Case, outcome: Outcome) -> str | None:
     """Apply the case's verdict (the trusted half); a verdict that cannot read the data fails it.
 
-    The verdict runs with NumPy's floating-point errors ignored, whatever the notebook set with
-    ``np.seterr`` (``check()`` runs in the student's kernel): the grader's own arithmetic at the
-    format's limits never raises or warns, so a correct answer never fails because of it.
-    Warnings are dropped either way; the verdicts handle infinities and NaN explicitly.
+    The verdict runs in the libraries' default numerical environment with NumPy's
+    floating-point errors ignored, whatever the notebook set (``check()`` runs in the student's
+    kernel; see :mod:`autograder.harness.numerics`): the grader's own arithmetic at the format's
+    limits never raises or warns, so a correct answer never fails because of it. Warnings are
+    dropped either way; the verdicts handle infinities and NaN explicitly.
     """
     try:
-        with quiet(), np.errstate(all="ignore"):
+        with quiet(), library_defaults(errors="ignore"):
             return case.verdict(case, outcome)
     except Exception as error:  # the student's data confused the comparison
         return Problem(

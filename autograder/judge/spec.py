@@ -18,9 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from autograder.harness.calls import Harness, call
+from autograder.harness.numerics import library_defaults
 from autograder.harness.outcome import Outcome
 
 Verdict = Callable[["Case", Outcome], str | None]
@@ -91,10 +90,11 @@ class Group:
 
     @functools.cached_property
     def cases(self) -> tuple[Case, ...]:
-        """The cases, built on first use with NumPy's floating-point errors ignored: the
-        reference values are the grader's arithmetic, which the notebook's ``np.seterr``
-        (``check()`` runs in the student's kernel) must not turn into exceptions."""
-        with np.errstate(all="ignore"):
+        """The cases, built on first use in the libraries' default numerical environment with
+        NumPy's floating-point errors ignored: the reference values are the grader's
+        arithmetic, which the notebook's settings (``check()`` runs in the student's kernel;
+        see :mod:`autograder.harness.numerics`) must not change or turn into exceptions."""
+        with library_defaults(errors="ignore"):
             cases = tuple(self.make_cases())
         if not cases:
             raise ValueError(f"group {self.name!r} has no cases")

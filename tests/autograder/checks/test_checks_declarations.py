@@ -190,6 +190,12 @@ def test_a_graded_name_declared_twice_is_refused(tmp_path, addition):
     assert "declared once" in message
 
 
+def test_a_key_given_twice_in_a_group_is_refused_as_such(tmp_path):
+    text = VALID.replace("[[f]]\n", "[[f]]\npoints = 3\n", 1)
+    message = error(tmp_path, text, "not valid TOML", "a key is given twice in one table")
+    assert "declared once" not in message
+
+
 def test_a_graded_name_without_groups_is_refused(tmp_path):
     text = "f = []\n" + VALID.replace("[[f]]", "[[g]]")
     error(tmp_path, text, "[[f]]", "at least one group")

@@ -161,8 +161,11 @@ def test_spec_rejects_points_that_disagree_with_the_checks(tmp_path):
         if cell["metadata"].get("nbgrader", {}).get("grade_id") == "test_logsumexp_large":
             cell["metadata"]["nbgrader"]["points"] = 7
     path.write_text(json.dumps(notebook))
-    with pytest.raises(SpecError, match="worth 7 points"):
+    with pytest.raises(SpecError) as error:
         load_spec(course, "ex03_logsumexp")
+    message = str(error.value)
+    assert "'test_logsumexp_large'" in message and "is worth 7 point(s)" in message
+    assert "is worth 3 in autograder/checks/ex03_logsumexp.toml; make them agree" in message
     with pytest.raises(SpecError, match="no source notebook"):
         load_spec(tmp_path / "elsewhere", "ex03_logsumexp")
 
@@ -344,7 +347,32 @@ def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path
     spec = load_spec(COURSE_ROOT, assignment)
     with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
         result = grade_one(spec, Submission("s", str(path), path=path), sandbox)
-    assert result.score == spec.max_score, [c.feedback for c in result.cells if not c.passed]
+    assert result.score == spec.max_score, [c.result.feedback for c in result.cells]
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_settings_a_notebook_left_cost_the_instructors_solution_nothing(tmp_path):
+    """NumPy trapping every floating-point error, PyTorch without grad mode, with float64 as the
+    default dtype and subnormals flushed: set in the notebook's first cell, none of them may
+    cost a correct notebook points in the sandbox (they cost 11 and 4 of ex04's 36 before)."""
+    from autograder.grader.student import grade_one
+    from autograder.grader.submissions import Submission
+
+    assignment = "ex04_softmax"
+    notebook = json.loads((COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb").read_text())
+    settings = (
+        "import numpy as np\nimport torch\nnp.seterr(all='raise')\n"
+        "torch.set_grad_enabled(False)\ntorch.set_default_dtype(torch.float64)\n"
+        "torch.set_flush_denormal(True)"
+    )
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": settings}
+    notebook["cells"].insert(0, cell)
+    path = tmp_path / f"{assignment}.ipynb"
+    path.write_text(json.dumps(notebook))
+    spec = load_spec(COURSE_ROOT, assignment)
+    with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
+        result = grade_one(spec, Submission("s", str(path), path=path), sandbox)
+    assert result.score == spec.max_score, [c.result.feedback for c in result.cells]
 
 
 @pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
