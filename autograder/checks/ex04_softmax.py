@@ -318,75 +318,92 @@ def _torch_case(logits: np.ndarray, targets: np.ndarray, dtype: str, parts: tupl
     grad_atol = 16 * u * scale / n_rows
 
     def verdict(case: Case, outcome: Outcome) -> str | None:
-        problem = compare.returned(outcome)
-        if problem:
-            return problem
-        if "gradient" in parts:
-            if not outcome["is_tensor"]:
-                return Problem(
-                    f"returned a {outcome['type']} ({shorten(outcome.get('value'))}), not a "
-                    "torch.Tensor — the loss must stay a tensor so autograd can differentiate it",
-                    WRONG_TYPE,
-                )
-            if outcome["dtype"] != dtype:
-                return Problem(f"changed dtype {dtype} → {outcome['dtype']}", DTYPE)
-            if outcome["shape"]:
-                shape = tuple(outcome["shape"])
-                return Problem(f"returned a tensor of shape {shape}, not a 0-d scalar", SHAPE)
-            if not outcome["attached"]:
-                return Problem(
-                    "returned a tensor that is not connected to the autograd graph (no grad_fn): "
-                    "a conversion to NumPy or a Python float, .detach() or torch.no_grad() cut it",
-                    DETACHED,
-                )
-            if outcome["backward"] != "ok":
-                return Problem(f"loss.backward() failed: {outcome['backward']}", EXCEPTION)
-        got = outcome["value"]
-        if isinstance(got, dict) or isinstance(got, list | str) or got is None:
-            return Problem(f"returned {shorten(got)} where a number was expected", WRONG_TYPE)
-        got = np.asarray(got, dtype=np.float64)
-        if got.size != 1:
-            return Problem(f"returned {got.size} numbers where one loss was expected", SHAPE)
-        problem = compare.close(
-            got.reshape(()),
-            value,
-            dtype=np.float64,
-            atol=value_atol,
-            tolerance_note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|",
+        gradient = "gradient" in parts
+        return (
+            compare.returned(outcome)
+            or (_tensor_problem(outcome, dtype) if gradient else None)
+            or _loss_problem(outcome, dtype, value, value_atol)
+            or (_gradient_problem(outcome, grad, grad_atol) if gradient else None)
         )
-        if problem:
-            suffix = ""
-            if np.isinf(got).all() and math.isfinite(value):
-                suffix += " (or the log of a probability that underflowed to 0)"
-            grad_got = outcome.get("grad")
-            if grad_got is not None and np.isnan(grad_got).any():
-                n_nan = int(np.isnan(grad_got).sum())
-                suffix += f"; and loss.backward() gave {n_nan} NaN gradient entries"
-            got_dtype = outcome.get("dtype") if outcome.get("is_tensor") else None
-            if got_dtype and got_dtype != dtype and compare.kind_of(problem) == ACCURACY:
-                return Problem(
-                    f"loss value: {problem}{suffix}; the loss came back as a {got_dtype} tensor "
-                    f"for {dtype} logits",
-                    DTYPE,
-                )
-            return compare.within("loss value", problem, suffix)
-        if "gradient" in parts:
-            if outcome["grad"] is None:
-                return Problem("after loss.backward() the logits have no gradient", DETACHED)
-            problem = compare.close(
-                outcome["grad"],
-                grad,
-                dtype=np.float64,
-                atol=grad_atol,
-                tolerance_note="16·u·(max|x| + log C + 1)/N",
-            )
-            if problem:
-                return compare.within("gradient w.r.t. the logits", problem)
-        return None
 
     payload = {"logits": exact, "targets": np.asarray(targets, dtype=np.int64), "dtype": dtype}
     shown = f"{label(logits=exact, targets=targets)} as a {dtype} tensor"
     return Case(shown, payload, verdict, harness=drivers.torch_cross_entropy)
+
+
+def _tensor_problem(outcome: Outcome, dtype: str) -> Problem | None:
+    """What is wrong with the returned loss as a tensor autograd can differentiate: not a
+    tensor, another dtype than the logits', not 0-d, cut from the graph, or a failed
+    ``backward()``."""
+    if not outcome["is_tensor"]:
+        return Problem(
+            f"returned a {outcome['type']} ({shorten(outcome.get('value'))}), not a "
+            "torch.Tensor — the loss must stay a tensor so autograd can differentiate it",
+            WRONG_TYPE,
+        )
+    if outcome["dtype"] != dtype:
+        return Problem(f"changed dtype {dtype} → {outcome['dtype']}", DTYPE)
+    if outcome["shape"]:
+        return Problem(
+            f"returned a tensor of shape {tuple(outcome['shape'])}, not a 0-d scalar", SHAPE
+        )
+    if not outcome["attached"]:
+        return Problem(
+            "returned a tensor that is not connected to the autograd graph (no grad_fn): "
+            "a conversion to NumPy or a Python float, .detach() or torch.no_grad() cut it",
+            DETACHED,
+        )
+    if outcome["backward"] != "ok":
+        return Problem(f"loss.backward() failed: {outcome['backward']}", EXCEPTION)
+    return None
+
+
+def _loss_problem(outcome: Outcome, dtype: str, value: float, atol: float) -> Problem | None:
+    """The returned loss against the true ``value``: one number within ``atol``. A failure says
+    whether the log of an underflowed probability, NaN gradients or a changed dtype explain it."""
+    got = outcome["value"]
+    if isinstance(got, dict) or isinstance(got, list | str) or got is None:
+        return Problem(f"returned {shorten(got)} where a number was expected", WRONG_TYPE)
+    got = np.asarray(got, dtype=np.float64)
+    if got.size != 1:
+        return Problem(f"returned {got.size} numbers where one loss was expected", SHAPE)
+    problem = compare.close(
+        got.reshape(()),
+        value,
+        dtype=np.float64,
+        atol=atol,
+        tolerance_note="16·u·(max|x| + log C + 1) + 4·N·u·|loss|",
+    )
+    if not problem:
+        return None
+    suffix = ""
+    if np.isinf(got).all() and math.isfinite(value):
+        suffix += " (or the log of a probability that underflowed to 0)"
+    grad_got = outcome.get("grad")
+    if grad_got is not None and np.isnan(grad_got).any():
+        suffix += f"; and loss.backward() gave {int(np.isnan(grad_got).sum())} NaN gradient entries"
+    got_dtype = outcome.get("dtype") if outcome.get("is_tensor") else None
+    if got_dtype and got_dtype != dtype and compare.kind_of(problem) == ACCURACY:
+        return Problem(
+            f"loss value: {problem}{suffix}; the loss came back as a {got_dtype} tensor "
+            f"for {dtype} logits",
+            DTYPE,
+        )
+    return compare.within("loss value", problem, suffix)
+
+
+def _gradient_problem(outcome: Outcome, grad: np.ndarray, atol: float) -> Problem | None:
+    """The logits' gradient after ``loss.backward()`` against the true ``grad``."""
+    if outcome["grad"] is None:
+        return Problem("after loss.backward() the logits have no gradient", DETACHED)
+    problem = compare.close(
+        outcome["grad"],
+        grad,
+        dtype=np.float64,
+        atol=atol,
+        tolerance_note="16·u·(max|x| + log C + 1)/N",
+    )
+    return compare.within("gradient w.r.t. the logits", problem)
 
 
 def tce_value():

@@ -534,20 +534,30 @@ def _clipped_kind(got: list[int], want: list[int]) -> str:
 def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Outcome) -> str | None:
     if _raised_floating_point_error(outcome):
         return _overflowed_norm(outcome, "every gradient here is finite, and so is its norm")
-    problem = compare.returned(outcome)
-    if problem:
-        return problem
-    n_steps = payload["n_steps"]
-    steps = outcome["steps_seen"]
-    if steps != list(range(n_steps)):
-        if len(steps) != n_steps:
-            return Problem(f"called grad_fn {len(steps)} times for n_steps = {n_steps}", WRONG)
-        return Problem(
-            f"called grad_fn with steps {shorten(steps, 60)} where "
-            f"{shorten(list(range(n_steps)), 60)} was expected",
-            WRONG_INDEX,
-        )
-    value = outcome["value"]
+    return (
+        compare.returned(outcome)
+        or _calls_problem(outcome["steps_seen"], payload["n_steps"])
+        or _record_problem(outcome["value"])
+        or _trajectory_problem(payload, expected, outcome["value"])
+        or _clipped_problem(outcome["value"]["clipped"], expected["clipped"])
+    )
+
+
+def _calls_problem(steps: list, n_steps: int) -> Problem | None:
+    """grad_fn must be called once per step, with steps 0, 1, …, n_steps - 1 in order."""
+    if steps == list(range(n_steps)):
+        return None
+    if len(steps) != n_steps:
+        return Problem(f"called grad_fn {len(steps)} times for n_steps = {n_steps}", WRONG)
+    return Problem(
+        f"called grad_fn with steps {shorten(steps, 60)} where "
+        f"{shorten(list(range(n_steps)), 60)} was expected",
+        WRONG_INDEX,
+    )
+
+
+def _record_problem(value: Any) -> Problem | None:
+    """The returned record must be a dict with the keys theta, path, grad_norms and clipped."""
     if not isinstance(value, dict):
         return Problem(f"returned {shorten(value)} where a dict was expected", WRONG_TYPE)
     for key in ("theta", "path", "grad_norms", "clipped"):
@@ -555,11 +565,20 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
             return Problem(
                 f"returned a dict without the key {key!r} (keys: {sorted(value)})", WRONG_TYPE
             )
-    theta0 = payload["theta0"]
+    return None
+
+
+def _trajectory_problem(
+    payload: dict[str, Any], expected: dict[str, Any], value: dict[str, Any]
+) -> Problem | None:
+    """The path (theta0 first), the gradient norms and the final theta against the exact run,
+    within a tolerance relative to the path's scale. The earliest departure is reported: the
+    norms of the steps whose iterates still agree first (a wrong norm there is the cause),
+    then the path, then the remaining norms, then theta."""
+    n_steps, theta0 = payload["n_steps"], payload["theta0"]
     path_scale = np.nanmax(np.abs(np.where(np.isfinite(expected["path"]), expected["path"], 0)))
     atol = PATH_RTOL * (1.0 + path_scale)
     note = f"relative {PATH_RTOL:g} of the path's scale"
-
     path = _as_float(value["path"])
     want_shape = (n_steps + 1,) + theta0.shape
     if path is None or path.shape != want_shape:
@@ -579,8 +598,6 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
         return Problem(
             f"returned grad_norms of shape {shape} where ({n_steps},) was expected", SHAPE
         )
-    # Report the earliest departure: the norms of the steps whose iterates still agree first
-    # (a wrong norm there is the cause), then the path, then the remaining norms.
     agree = min(_rows_agreeing(path, expected["path"], atol), n_steps)
     problem = _norms_problem(norms[:agree], expected["grad_norms"][:agree])
     if problem:
@@ -595,19 +612,19 @@ def _sgd_verdict(payload: dict[str, Any], expected: dict[str, Any], outcome: Out
     if theta is None or theta.shape != theta0.shape:
         return Problem(f"returned theta {shorten(value['theta'])} of the wrong shape", SHAPE)
     problem = compare.close(theta, expected["theta"], atol=atol, tolerance_note=note)
-    if problem:
-        return compare.within("final theta", problem)
-    clipped = _as_int_list(value["clipped"])
+    return compare.within("final theta", problem)
+
+
+def _clipped_problem(got: Any, want: list[int]) -> Problem | None:
+    """The steps at which clipping changed the gradient, as a list of step indices."""
+    clipped = _as_int_list(got)
     if clipped is None:
-        return Problem(
-            f"returned clipped = {shorten(value['clipped'])}, not a list of step indices",
-            WRONG_TYPE,
-        )
-    if clipped != expected["clipped"]:
+        return Problem(f"returned clipped = {shorten(got)}, not a list of step indices", WRONG_TYPE)
+    if clipped != want:
         return Problem(
             f"returned clipped = {shorten(clipped, 60)} where the steps at which clipping changed "
-            f"the gradient are {shorten(expected['clipped'], 60)}",
-            _clipped_kind(clipped, expected["clipped"]),
+            f"the gradient are {shorten(want, 60)}",
+            _clipped_kind(clipped, want),
         )
     return None
 
