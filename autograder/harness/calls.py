@@ -48,9 +48,14 @@ def drive(
 ) -> Outcome:
     """Run ``harness`` on the student's object in the libraries' default numerical environment
     (:func:`autograder.harness.numerics.library_defaults`): what the notebook set process-wide
-    (``np.seterr``, ``torch.set_grad_enabled``, …) changes neither the run nor its outcome."""
-    with library_defaults():
-        return harness(obj, payload, trap_overflow=trap_overflow, time_limit=time_limit)
+    (``np.seterr``, ``torch.set_grad_enabled``, …) changes neither the run nor its outcome.
+    An exception that escapes the harness (the student's object broke the driver's own code)
+    becomes a ``raised`` outcome."""
+    try:
+        with library_defaults():
+            return harness(obj, payload, trap_overflow=trap_overflow, time_limit=time_limit)
+    except Exception as failure:  # the harness itself was broken by the student's code
+        return raised(type(failure).__name__, str(failure)[:MAX_CAPTURED_CHARS])
 
 
 def harness_name(harness: Harness) -> str:

@@ -2,9 +2,9 @@
 
 Before its hidden tests run, a notebook can change process-wide numerical settings: NumPy's
 floating-point error state (``np.seterr(all="raise")`` left over from hunting a NaN), its print
-options, PyTorch's grad mode, an ``inference_mode`` region entered and never left, the default
-dtype, or flushing of subnormal numbers to zero (``torch.set_flush_denormal(True)``). None of
-them may change a grade or the feedback:
+options, PyTorch's grad mode, an ``inference_mode`` region entered and never left, anomaly
+detection, the default dtype or device, or flushing of subnormal numbers to zero
+(``torch.set_flush_denormal(True)``). None of them may change a grade or the feedback:
 :func:`library_defaults` puts the libraries' defaults in force for a block and gives the
 notebook its own settings back afterwards. What the student's function sets inside the block
 (its own ``np.errstate``, an ``autocast`` it opens) applies as usual.
@@ -62,23 +62,34 @@ def library_defaults(errors: str | None = None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _torch_defaults(torch) -> Iterator[None]:
-    """Grad mode on, inference mode off, float32 as the default dtype and subnormals kept,
-    restoring the notebook's own settings afterwards.
+    """Grad mode on, inference mode and anomaly detection off, float32 and the CPU as the
+    default dtype and device, subnormals kept, and every warning PyTorch gives once per process
+    given each time (so a feedback note on it does not depend on what ran before), restoring
+    the notebook's own settings afterwards.
 
     An ``autocast`` region the notebook left open is not undone: wrapping the block in
     ``autocast(enabled=False)`` would make the student's own ``autocast`` an inner region, whose
     exit keeps PyTorch's cache of low-precision weight copies, so later steps would see stale
     weights.
     """
-    dtype = torch.get_default_dtype()
+    dtype, device = torch.get_default_dtype(), torch.get_default_device()
+    warn_always = torch.is_warn_always_enabled()
     flushed = subnormals_flushed()
     if flushed:
         torch.set_flush_denormal(False)
     torch.set_default_dtype(torch.float32)
+    torch.set_default_device("cpu")
+    torch.set_warn_always(True)
     try:
-        with torch.inference_mode(False), torch.enable_grad():
+        with (
+            torch.inference_mode(False),
+            torch.enable_grad(),
+            torch.autograd.set_detect_anomaly(False),
+        ):
             yield
     finally:
+        torch.set_warn_always(warn_always)
+        torch.set_default_device(device)
         torch.set_default_dtype(dtype)
         if flushed:
             torch.set_flush_denormal(True)

@@ -70,20 +70,25 @@ def test_reference_gets_full_marks(assignment, name, capsys, recwarn):
 def settings_a_notebook_left():
     """Process-wide settings a student's notebook may leave behind before its hidden tests
     run: NumPy trapping every floating-point error (left from hunting a NaN, chapter 8) and
-    printing floats its own way, PyTorch without grad mode, inside inference mode, with
-    float64 as the default dtype and subnormals flushed to zero."""
+    printing floats its own way, PyTorch without grad mode, inside inference mode, detecting
+    anomalies, with float64 as the default dtype, the meta device as the default device and
+    subnormals flushed to zero."""
     errors = np.seterr(all="raise")
     inference = torch.inference_mode()
     try:
         with np.printoptions(suppress=True, precision=2, formatter={"float": "{:.2f}".format}):
             torch.set_grad_enabled(False)
             torch.set_default_dtype(torch.float64)
+            torch.set_default_device("meta")
             torch.set_flush_denormal(True)
+            torch.autograd.set_detect_anomaly(True)
             inference.__enter__()
             yield
     finally:
         inference.__exit__(None, None, None)
+        torch.autograd.set_detect_anomaly(False)
         torch.set_flush_denormal(False)
+        torch.set_default_device("cpu")
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
         np.seterr(**errors)
@@ -112,16 +117,33 @@ def test_settings_a_notebook_left_cost_a_correct_answer_nothing(
     assert report.score == report.max_score, str(report)
 
 
-@pytest.mark.parametrize(("assignment", "name", "mutant"), [("ex02_overflow", "log_product", 1)])
+@pytest.mark.parametrize(
+    ("assignment", "name", "mutant", "shown"),
+    [
+        ("ex02_overflow", "log_product", 1, "5.e-324"),  # a subnormal input, not "0."
+        ("ex04_softmax", "torch_cross_entropy", 0, "NaN gradient entries"),  # not anomaly mode's
+    ],
+)
 def test_settings_a_notebook_left_do_not_change_the_feedback(
-    assignment, name, mutant, capsys, recwarn
+    assignment, name, mutant, shown, capsys, recwarn
 ):
     source, _ = load_mutants(assignment).MUTANTS[name][mutant]
     plain = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
     with settings_a_notebook_left():
         left = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
-    assert plain.score < plain.max_score and "5.e-324" in str(plain)
+    assert plain.score < plain.max_score and shown in str(plain)
     assert str(left) == str(plain)
+
+
+def test_a_warning_pytorch_gives_once_is_noted_every_time(capsys, recwarn):
+    # "Converting a tensor with requires_grad=True to a scalar" is a once-per-process warning
+    # of PyTorch's: each group whose run raises it notes it, however often it was raised before.
+    assignment, name = "ex07_mixed_precision", "mixed_precision_train_step"
+    source, _ = load_mutants(assignment).MUTANTS[name][1]
+    first = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
+    again = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
+    assert str(again) == str(first)
+    assert all("requires_grad=True to a scalar" in group.feedback for group in first.groups)
 
 
 @pytest.mark.parametrize(("assignment", "name", "source"), correct_cases(ASSIGNMENTS))
