@@ -29,8 +29,10 @@ import atexit
 import functools
 import itertools
 import logging
+import socket
 import threading
 import time
+import urllib.parse
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,12 +183,37 @@ def connect(scheduler: str):
             "`dask scheduler` prints) or local:N for N worker processes on this machine"
         )
     try:
+        _refused(scheduler)  # at once, where Dask would retry for CONNECT_SECONDS
         return Client(scheduler, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError) as error:
         raise DistributedError(
             f"could not reach the Dask scheduler at {scheduler} ({error}); start one with "
             "`dask scheduler` and workers with `dask worker ADDRESS --nthreads 1`"
         ) from None
+
+
+def _refused(scheduler: str) -> None:
+    """Raise ``ConnectionRefusedError`` when nothing listens at a ``tcp://HOST:PORT`` address
+    (a mistyped port, a scheduler not started), :class:`DistributedError` when the port is not
+    a number. Other schemes, and hosts that do not answer at once, are left to Dask's own
+    connection attempts."""
+    address = urllib.parse.urlsplit(scheduler)
+    try:
+        port = address.port
+    except ValueError:
+        raise DistributedError(
+            f"--scheduler {scheduler!r}: the port is not a number; give the address `dask "
+            "scheduler` prints, such as tcp://10.0.0.5:8786"
+        ) from None
+    if address.scheme != "tcp" or not address.hostname or port is None:
+        return
+    try:
+        with socket.create_connection((address.hostname, port), timeout=5):
+            pass
+    except ConnectionRefusedError:
+        raise
+    except OSError:  # unresolvable or silent: Dask says why after its own attempts
+        return
 
 
 def _close(client) -> None:

@@ -404,6 +404,13 @@ def own_tmpdir(folder: Path) -> dict:
     return dict(os.environ, TMPDIR=str(folder))
 
 
+def interruptible() -> None:
+    """In a child before it starts: SIGINT back to its default action. A shell runs background
+    jobs with SIGINT ignored, Python then keeps it ignored, and a Ctrl-C test started from
+    such a job (a CI script run with ``&``) could not interrupt the grader."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def leftover_processes(folder: Path) -> str:
     """Command lines of running processes that mention ``folder`` (this test's sandboxes)."""
     found = subprocess.run(["pgrep", "-af", str(folder)], capture_output=True, text=True)
@@ -793,6 +800,7 @@ def test_interrupted_runs_resume_without_losing_or_double_counting(released, tmp
             stderr=subprocess.PIPE,
             start_new_session=True,
             env=env,
+            preexec_fn=interruptible,
         )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and process.poll() is None:

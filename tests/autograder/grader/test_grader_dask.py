@@ -36,6 +36,7 @@ from test_grader_batch import (
     A,
     build,
     grade,
+    interruptible,
     points,
     read_csv,
     released,  # noqa: F401  (fixture)
@@ -230,7 +231,9 @@ def test_ctrl_c_and_rerun_lose_and_double_count_nothing(reference, cluster, tmp_
     command = [sys.executable, "-m", "autograder", "grade", A, str(submissions)]
     command += ["--course-root", str(course), "--out", str(out), "--no-progress"]
     command += ["--scheduler", cluster.address]
-    coordinator = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    coordinator = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=interruptible
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and coordinator.poll() is None:
         if len(list((out / "results").glob("*.json"))) >= 2:
@@ -310,6 +313,7 @@ def test_bad_scheduler_addresses_are_explained(released, tmp_path):  # noqa: F81
         ("local:0", "local:N with N >= 1"),
         ("127.0.0.1:1", "tcp://HOST:PORT"),
         (f"tcp://127.0.0.1:{free_port()}", "could not reach the Dask scheduler"),
+        ("tcp://127.0.0.1:86a", "the port is not a number"),
     ):
         done = grade(course, submissions, tmp_path / "out", "--scheduler", address)
         assert done.returncode == 1 and words in done.stderr, done.stderr[-2000:]
