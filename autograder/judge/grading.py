@@ -62,13 +62,8 @@ def result_lines(title: str, points: float, passed: bool, feedback: str) -> list
 
 def run_harness(case: Case, group: Group, obj: Any) -> Outcome:
     """Run the case's harness on the student's object (the untrusted half)."""
-    return drive(
-        case.harness,
-        obj,
-        case.payload,
-        trap_overflow=group.trap_overflow,
-        time_limit=group.time_limit,
-    )
+    limits = {"trap_overflow": group.trap_overflow, "time_limit": group.time_limit}
+    return drive(case.harness, obj, case.payload, **limits)
 
 
 def judge(case: Case, outcome: Outcome) -> str | None:

@@ -7,6 +7,7 @@ import json
 import pickle
 import shutil
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -325,28 +326,28 @@ def test_forged_events_are_seen_as_tampering_and_cost_the_name_they_name():
     assert report.outcomes[0]["status"] == "not_run"  # the forged outcome was never accepted
 
 
-@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
-def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
-    """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
-    None) must not replace the student's own function in the tests that stand before it."""
+def grade_solution_with(tmp_path: Path, source: str, position: int):
+    """The spec of ex04 and the sandboxed result of its instructor's notebook with one code cell
+    ``source`` inserted at ``position`` (-1: appended)."""
     from autograder.grader.student import grade_one
     from autograder.grader.submissions import Submission
 
     assignment = "ex04_softmax"
     notebook = json.loads((COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb").read_text())
-    notebook["cells"].append(
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "outputs": [],
-            "source": "from scipy.special import log_softmax",
-        }
-    )
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": source}
+    notebook["cells"].insert(len(notebook["cells"]) if position == -1 else position, cell)
     path = tmp_path / f"{assignment}.ipynb"
     path.write_text(json.dumps(notebook))
     spec = load_spec(COURSE_ROOT, assignment)
     with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
-        result = grade_one(spec, Submission("s", str(path), path=path), sandbox)
+        return spec, grade_one(spec, Submission("s", str(path), path=path), sandbox)
+
+
+@pytest.mark.skipif(not HAS_BWRAP, reason="bubblewrap is not installed")
+def test_a_name_rebound_after_its_test_cell_is_graded_as_it_stood_there(tmp_path):
+    """As nbgrader does: a later `from scipy.special import log_softmax` (whose default axis is
+    None) must not replace the student's own function in the tests that stand before it."""
+    spec, result = grade_solution_with(tmp_path, "from scipy.special import log_softmax", -1)
     assert result.score == spec.max_score, [c.result.feedback for c in result.cells]
 
 
@@ -355,23 +356,12 @@ def test_settings_a_notebook_left_cost_the_instructors_solution_nothing(tmp_path
     """NumPy trapping every floating-point error, PyTorch without grad mode, with float64 as the
     default dtype and subnormals flushed: set in the notebook's first cell, none of them may
     cost a correct notebook points in the sandbox (they cost 11 and 4 of ex04's 36 before)."""
-    from autograder.grader.student import grade_one
-    from autograder.grader.submissions import Submission
-
-    assignment = "ex04_softmax"
-    notebook = json.loads((COURSE_ROOT / "source" / assignment / f"{assignment}.ipynb").read_text())
     settings = (
         "import numpy as np\nimport torch\nnp.seterr(all='raise')\n"
         "torch.set_grad_enabled(False)\ntorch.set_default_dtype(torch.float64)\n"
         "torch.set_flush_denormal(True)"
     )
-    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": settings}
-    notebook["cells"].insert(0, cell)
-    path = tmp_path / f"{assignment}.ipynb"
-    path.write_text(json.dumps(notebook))
-    spec = load_spec(COURSE_ROOT, assignment)
-    with Sandbox(Limits(timeout=30), hidden=(REPOSITORY,)) as sandbox:
-        result = grade_one(spec, Submission("s", str(path), path=path), sandbox)
+    spec, result = grade_solution_with(tmp_path, settings, 0)
     assert result.score == spec.max_score, [c.result.feedback for c in result.cells]
 
 
