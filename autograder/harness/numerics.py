@@ -48,6 +48,11 @@ def library_defaults(errors: str | None = None) -> Iterator[None]:
     (warn on overflow, division by zero and invalid operations; ignore underflow), which is
     what the student's code is graded under, or one action for every error (``"ignore"`` for
     the grader's own arithmetic, whose infinities, NaNs and underflows are results).
+
+    With ``errors=None`` every warning PyTorch gives once per process is given each time in the
+    block, so a feedback note on it does not depend on what ran before. The grader's own
+    arithmetic (``errors`` given) runs on several threads of the class grader at once, so it
+    moves no setting away from its default: blocks that overlap cannot leave one behind.
     """
     with contextlib.ExitStack() as stack:
         stack.enter_context(
@@ -56,30 +61,34 @@ def library_defaults(errors: str | None = None) -> Iterator[None]:
         stack.enter_context(np.printoptions(**NUMPY_PRINT))
         torch = sys.modules.get("torch")
         if torch is not None:
-            stack.enter_context(_torch_defaults(torch))
+            stack.enter_context(_torch_defaults(torch, warn_always=errors is None))
         yield
 
 
 @contextlib.contextmanager
-def _torch_defaults(torch) -> Iterator[None]:
+def _torch_defaults(torch, *, warn_always: bool) -> Iterator[None]:
     """Grad mode on, inference mode and anomaly detection off, float32 and the CPU as the
-    default dtype and device, subnormals kept, and every warning PyTorch gives once per process
-    given each time (so a feedback note on it does not depend on what ran before), restoring
-    the notebook's own settings afterwards.
+    default dtype and device, subnormals kept, and (``warn_always``) every warning PyTorch gives
+    once per process given each time, restoring the notebook's own settings afterwards.
 
     An ``autocast`` region the notebook left open is not undone: wrapping the block in
     ``autocast(enabled=False)`` would make the student's own ``autocast`` an inner region, whose
     exit keeps PyTorch's cache of low-precision weight copies, so later steps would see stale
     weights.
     """
+    # Only settings away from their defaults are changed (and then restored): a default
+    # device of its own would put a PyTorch function mode on every later call.
     dtype, device = torch.get_default_dtype(), torch.get_default_device()
-    warn_always = torch.is_warn_always_enabled()
+    warned_always = torch.is_warn_always_enabled()
     flushed = subnormals_flushed()
     if flushed:
         torch.set_flush_denormal(False)
-    torch.set_default_dtype(torch.float32)
-    torch.set_default_device("cpu")
-    torch.set_warn_always(True)
+    if dtype != torch.float32:
+        torch.set_default_dtype(torch.float32)
+    if device.type != "cpu":
+        torch.set_default_device(None)
+    if warn_always:
+        torch.set_warn_always(True)
     try:
         with (
             torch.inference_mode(False),
@@ -88,9 +97,12 @@ def _torch_defaults(torch) -> Iterator[None]:
         ):
             yield
     finally:
-        torch.set_warn_always(warn_always)
-        torch.set_default_device(device)
-        torch.set_default_dtype(dtype)
+        if warn_always:
+            torch.set_warn_always(warned_always)
+        if device.type != "cpu":
+            torch.set_default_device(device)
+        if dtype != torch.float32:
+            torch.set_default_dtype(dtype)
         if flushed:
             torch.set_flush_denormal(True)
 

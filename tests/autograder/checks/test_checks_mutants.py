@@ -18,6 +18,7 @@ import torch
 from mutant_grading import correct_cases, define, grade_quietly, load_mutants, mutant_cases
 
 from autograder.checks import ASSIGNMENTS, checks_for
+from autograder.harness.numerics import subnormals_flushed
 
 # Assignments whose feedback only ever sends the student back to their own chapter (later ones
 # also point at earlier chapters, e.g. ex04's masked log-softmax at chapter 3's edge cases).
@@ -114,6 +115,12 @@ def test_settings_a_notebook_left_cost_a_correct_answer_nothing(
         implementation = define(name, source)
     with settings_a_notebook_left():
         report = grade_quietly(assignment, name, implementation, capsys, recwarn)
+        # ... and the notebook gets its own settings back for its next cells.
+        assert np.geterr()["under"] == "raise" and not torch.is_grad_enabled()
+        assert torch.get_default_dtype() == torch.float64
+        assert torch.get_default_device().type == "meta" and torch.is_inference_mode_enabled()
+        assert torch.is_anomaly_enabled() and not torch.is_warn_always_enabled()
+        assert subnormals_flushed()
     assert report.score == report.max_score, str(report)
 
 
