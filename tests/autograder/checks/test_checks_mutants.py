@@ -89,7 +89,7 @@ def settings_a_notebook_left():
         inference.__exit__(None, None, None)
         torch.autograd.set_detect_anomaly(False)
         torch.set_flush_denormal(False)
-        torch.set_default_device("cpu")
+        torch.set_default_device(None)  # no default device, not a "cpu" function mode
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(True)
         np.seterr(**errors)
