@@ -12,18 +12,13 @@ from functools import partial
 import numpy as np
 import pytest
 from mutant_grading import (
-    load_mutants,
     mutant_feedback,
 )
 
-import autograder
 from autograder.checks.ex01_floats import hard_inputs
 from autograder.judge import oracle
 
 ASSIGNMENT = "ex01_floats"
-
-
-MUTANTS = load_mutants(ASSIGNMENT)
 
 
 _feedback = partial(mutant_feedback, ASSIGNMENT)
@@ -58,15 +53,6 @@ def test_ulps_between_feedback_gives_both_counts(capsys, recwarn):
     feedback = _feedback("ulps_between", 0, "zero", capsys, recwarn)
     assert "where the number of steps is" in feedback
     assert "-0 and +0 both map to 0" in feedback
-
-
-def test_multiple_choice_key_and_feedback_never_reveals_it():
-    for question, answer in MUTANTS.ANSWERS.items():
-        autograder.check(ASSIGNMENT, question, answer, "answer")
-        wrong = next(letter for letter in "abcd" if letter != answer)
-        with pytest.raises(AssertionError) as failure:
-            autograder.check(ASSIGNMENT, question, wrong, "answer")
-        assert f"'{answer}'" not in str(failure.value)
 
 
 def test_naive_loop_is_off_by_thousands_of_ulps_on_every_hard_input():

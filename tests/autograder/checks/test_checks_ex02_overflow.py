@@ -12,17 +12,12 @@ from functools import partial
 import numpy as np
 import pytest
 from mutant_grading import (
-    load_mutants,
     mutant_feedback,
 )
 
-import autograder
 from autograder.judge import oracle
 
 ASSIGNMENT = "ex02_overflow"
-
-
-MUTANTS = load_mutants(ASSIGNMENT)
 
 
 _feedback = partial(mutant_feedback, ASSIGNMENT)
@@ -62,15 +57,6 @@ def test_broadcasting_bce_is_told_about_shapes(capsys, recwarn):
     feedback = _feedback("clipped_bce", 1, "bad_input", capsys, recwarn)
     assert "instead of raising ValueError" in feedback
     assert "(3, 1) and (3,)" in feedback
-
-
-def test_multiple_choice_key_and_feedback_never_reveals_it():
-    for question, answer in MUTANTS.ANSWERS.items():
-        autograder.check(ASSIGNMENT, question, answer, "answer")
-        wrong = next(letter for letter in "abcd" if letter != answer)
-        with pytest.raises(AssertionError) as failure:
-            autograder.check(ASSIGNMENT, question, wrong, "answer")
-        assert f"'{answer}'" not in str(failure.value)
 
 
 def test_log_product_oracle():

@@ -17,6 +17,7 @@ import pytest
 import torch
 from mutant_grading import correct_cases, define, grade_quietly, load_mutants, mutant_cases
 
+import autograder
 from autograder.checks import ASSIGNMENTS, checks_for
 from autograder.harness.numerics import subnormals_flushed
 
@@ -151,6 +152,26 @@ def test_a_warning_pytorch_gives_once_is_noted_every_time(capsys, recwarn):
     again = grade_quietly(assignment, name, define(name, source), capsys, recwarn)
     assert str(again) == str(first)
     assert all("requires_grad=True to a scalar" in group.feedback for group in first.groups)
+
+
+@pytest.mark.parametrize(
+    ("assignment", "question", "answer"),
+    [
+        pytest.param(assignment, question, answer, id=f"{assignment}-{question}")
+        for assignment in ASSIGNMENTS
+        for question, answer in load_mutants(assignment).ANSWERS.items()
+    ],
+)
+def test_multiple_choice_key_and_feedback_never_reveals_it(assignment, question, answer):
+    autograder.check(assignment, question, answer, "answer")
+    autograder.check(assignment, question, f" {answer.upper()} ", "answer")
+    wrong = next(letter for letter in "abcd" if letter != answer)
+    with pytest.raises(AssertionError) as failure:
+        autograder.check(assignment, question, wrong, "answer")
+    assert f"'{answer}'" not in str(failure.value)
+    assert autograder.grade_function(assignment, question, wrong).score == 0
+    with pytest.raises(AssertionError, match="must be one of"):
+        autograder.check(assignment, question, "z", "answer")
 
 
 @pytest.mark.parametrize(("assignment", "name", "source"), correct_cases(ASSIGNMENTS))
