@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,13 @@ def run_harness(case: Case, group: Group, obj: Any) -> Outcome:
     return drive(case.harness, obj, case.payload, **limits)
 
 
+# quiet() swaps the process's sys.stdout, sys.stderr and warning filters: two verdicts judged
+# at once on the class grader's threads would restore each other's capture, and the grader's
+# own output would vanish into a buffer. Verdicts take milliseconds; they are judged one at a
+# time.
+_JUDGING = threading.Lock()
+
+
 def judge(case: Case, outcome: Outcome) -> str | None:
     """Apply the case's verdict (the trusted half); a verdict that cannot read the data fails it.
 
@@ -76,7 +84,7 @@ def judge(case: Case, outcome: Outcome) -> str | None:
     dropped either way; the verdicts handle infinities and NaN explicitly.
     """
     try:
-        with quiet(), library_defaults(errors="ignore"):
+        with _JUDGING, quiet(), library_defaults(errors="ignore"):
             return case.verdict(case, outcome)
     except Exception as error:  # the student's data confused the comparison
         return Problem(

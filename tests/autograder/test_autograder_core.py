@@ -488,3 +488,29 @@ def test_section_links_use_the_books_base_url_when_configured(tmp_path, monkeypa
         sections.base_url.cache_clear()
     with pytest.raises(ValueError, match="unknown section label"):
         sections.render("ch02-no-such-section")
+
+
+def test_verdicts_judged_on_many_threads_leave_the_graders_output_alone():
+    # The class grader judges students on several threads; each verdict captures stdout and
+    # stderr while it runs. Overlapping captures once left sys.stdout pointing at a buffer, and
+    # the batch's summary vanished.
+    import sys
+    import threading
+
+    from autograder.checks import get_check
+    from autograder.judge.grading import judge
+
+    case = get_check("ex03_logsumexp", "logsumexp").groups[0].cases[0]
+    outcome = {"status": "returned", "value": 0.0, "type": "float", "mutated": False}
+    stdout, stderr = sys.stdout, sys.stderr
+
+    def judge_many():
+        for _ in range(200):
+            judge(case, outcome)
+
+    threads = [threading.Thread(target=judge_many) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sys.stdout is stdout and sys.stderr is stderr
